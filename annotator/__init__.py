@@ -1,0 +1,1 @@
+"""Masklet application layer: annotation document, undoable commands, projects, the model worker."""
