@@ -73,3 +73,32 @@ class ProgressCallback(Protocol):
 
 
 CancelCheck = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a frame source knows of its video. duration: seconds."""
+
+    width: int
+    height: int
+    frame_count: int
+    fps: float
+
+    @property
+    def duration(self) -> float:
+        return self.frame_count / self.fps if self.fps > 0 else 0.0
+
+
+class FrameSource(Protocol):
+    """Random access to decoded frames; implementations live in core.frames.
+
+    get(i) returns frame i as an (H, W, 3) uint8 RGB array, identical whether reached by
+    seeking or by decoding from the start.
+    """
+
+    @property
+    def info(self) -> VideoInfo: ...
+
+    def __len__(self) -> int: ...
+
+    def get(self, index: int) -> np.ndarray: ...
