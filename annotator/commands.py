@@ -1,0 +1,209 @@
+"""Undoable edits of the annotation (QUndoCommand), each holding only the delta it changes.
+
+A brush stroke keeps the bounding box of the pixels it touched with their old and new values,
+never whole frames; a propagation run keeps the entries it replaced; object edits keep the
+old field values. Commands that describe work already applied (a model result that streamed
+in, a stroke already painted) skip their first ``redo``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtGui import QUndoCommand
+
+from annotator.doc_model import DocumentModel
+from annotator.document import MaskEntry, MaskSource, ObjectRecord
+from core.masks import encode
+from core.types import Prompt
+
+
+class _AppliedOnce(QUndoCommand):
+    """A command whose change is already in the document when it is pushed."""
+
+    def __init__(self, text: str, already_applied: bool) -> None:
+        super().__init__(text)
+        self._skip_redo = already_applied
+
+    def redo(self) -> None:
+        if self._skip_redo:
+            self._skip_redo = False
+            return
+        self.apply()
+
+    def apply(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class AddObjectCommand(QUndoCommand):
+    def __init__(self, model: DocumentModel, record: ObjectRecord) -> None:
+        super().__init__(f"Add {record.name}")
+        self.model, self.record = model, record
+
+    def redo(self) -> None:
+        self.model.put_object(self.record)
+
+    def undo(self) -> None:
+        self.model.remove_object(self.record.obj_id)
+
+
+class RemoveObjectCommand(QUndoCommand):
+    def __init__(self, model: DocumentModel, obj_id: int) -> None:
+        super().__init__(f"Delete {model.object(obj_id).name}")
+        self.model, self.obj_id = model, obj_id
+        self._removed: tuple | None = None
+
+    def redo(self) -> None:
+        self._removed = self.model.remove_object(self.obj_id)
+
+    def undo(self) -> None:
+        assert self._removed is not None
+        self.model.restore_object(*self._removed)
+
+
+class EditObjectCommand(QUndoCommand):
+    """Change fields of an object record (name, category, color, attributes)."""
+
+    def __init__(self, model: DocumentModel, obj_id: int, **changes: object) -> None:
+        record = model.object(obj_id)
+        label = ", ".join(sorted(changes))
+        super().__init__(f"Edit {record.name} ({label})")
+        self.model, self.obj_id = model, obj_id
+        self.new = dict(changes)
+        self.old = {key: getattr(record, key) for key in changes}
+
+    def redo(self) -> None:
+        self.model.update_object(self.obj_id, **self.new)
+
+    def undo(self) -> None:
+        self.model.update_object(self.obj_id, **self.old)
+
+
+class SetFrameCommand(_AppliedOnce):
+    """Replace one object's prompt and mask on one frame (a click or box result, a cleared frame)."""
+
+    def __init__(
+        self, model: DocumentModel, obj_id: int, frame: int, prompt: Prompt | None, entry: MaskEntry | None,
+        text: str, already_applied: bool = False,
+    ) -> None:
+        super().__init__(text, already_applied)
+        self.model, self.obj_id, self.frame = model, obj_id, frame
+        self.new_prompt, self.new_entry = prompt, entry
+        self.old_prompt = model.prompt(obj_id, frame)
+        self.old_entry = model.mask(obj_id, frame)
+
+    def apply(self) -> None:
+        self.model.set_prompt(self.obj_id, self.frame, self.new_prompt)
+        self.model.set_mask(self.obj_id, self.frame, self.new_entry)
+
+    def undo(self) -> None:
+        self.model.set_prompt(self.obj_id, self.frame, self.old_prompt)
+        self.model.set_mask(self.obj_id, self.frame, self.old_entry)
+
+
+@dataclass(frozen=True)
+class MaskPatch:
+    """The pixels one stroke changed: rows y0..y0+h, columns x0..x0+w of the frame.
+
+    old, new: (h, w) bool, the mask inside that box before and after the stroke.
+    """
+
+    y0: int
+    x0: int
+    old: np.ndarray
+    new: np.ndarray
+
+    @staticmethod
+    def between(before: np.ndarray, after: np.ndarray) -> "MaskPatch | None":
+        """The smallest patch turning ``before`` into ``after`` ((H, W) bool each), None if equal."""
+        ys, xs = np.nonzero(before != after)
+        if len(ys) == 0:
+            return None
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+        return MaskPatch(y0, x0, before[y0:y1, x0:x1].copy(), after[y0:y1, x0:x1].copy())
+
+    def paste(self, mask: np.ndarray, new: bool) -> None:
+        h, w = self.old.shape
+        mask[self.y0:self.y0 + h, self.x0:self.x0 + w] = self.new if new else self.old
+
+
+@dataclass(frozen=True)
+class EntryMeta:
+    """An entry's fields without its pixels (what a stroke must restore on undo)."""
+
+    source: MaskSource
+    locked: bool
+    object_score: float | None
+    iou: float | None
+
+
+class StrokeCommand(_AppliedOnce):
+    """One brush or eraser stroke: one undo step storing the patch's box and old/new pixels.
+
+    height, width: the frame size, needed to rebuild a mask the object did not have before.
+    """
+
+    def __init__(
+        self, model: DocumentModel, obj_id: int, frame: int, patch: MaskPatch, height: int, width: int,
+        erase: bool, already_applied: bool = False,
+    ) -> None:
+        super().__init__("Erase" if erase else "Brush", already_applied)
+        self.model, self.obj_id, self.frame, self.patch = model, obj_id, frame, patch
+        self.size = (height, width)
+        old = model.mask(obj_id, frame)
+        self.old_meta = None if old is None else EntryMeta(old.source, old.locked, old.object_score, old.iou)
+
+    def _write(self, new: bool) -> None:
+        current = self.model.mask_array(self.obj_id, self.frame)
+        mask = np.zeros(self.size, bool) if current is None else current
+        self.patch.paste(mask, new)
+        if new:
+            locked = self.old_meta.locked if self.old_meta else False
+            entry: MaskEntry | None = MaskEntry(encode(mask), MaskSource.EDITED, locked=locked)
+        elif self.old_meta is None and not mask.any():
+            entry = None
+        else:
+            meta = self.old_meta or EntryMeta(MaskSource.EDITED, False, None, None)
+            entry = MaskEntry(encode(mask), meta.source, meta.locked, meta.object_score, meta.iou)
+        self.model.set_mask(self.obj_id, self.frame, entry)
+
+    def apply(self) -> None:
+        self._write(new=True)
+
+    def undo(self) -> None:
+        self._write(new=False)
+
+
+class PropagationCommand(_AppliedOnce):
+    """A whole propagation run (or the finished part of a cancelled one) as one step.
+
+    changes: (obj_id, frame) -> (old entry, new entry); the new entries are in the document already.
+    """
+
+    def __init__(self, model: DocumentModel, changes: dict[tuple[int, int], tuple[MaskEntry | None, MaskEntry | None]], text: str) -> None:
+        super().__init__(text, already_applied=True)
+        self.model = model
+        self.changes = dict(changes)
+
+    def apply(self) -> None:
+        self.model.set_masks({key: new for key, (_, new) in self.changes.items()})
+
+    def undo(self) -> None:
+        self.model.set_masks({key: old for key, (old, _) in self.changes.items()})
+
+
+class LockCommand(QUndoCommand):
+    """Lock (approve) or unlock one object's masks on some frames."""
+
+    def __init__(self, model: DocumentModel, obj_id: int, frames: list[int], locked: bool) -> None:
+        super().__init__(("Lock" if locked else "Unlock") + f" {len(frames)} frame(s)")
+        self.model, self.obj_id, self.locked = model, obj_id, locked
+        self.frames = [f for f in frames if (e := model.mask(obj_id, f)) is not None and e.locked != locked]
+
+    def redo(self) -> None:
+        self.model.set_locked(self.obj_id, self.frames, self.locked)
+
+    def undo(self) -> None:
+        self.model.set_locked(self.obj_id, self.frames, not self.locked)
+

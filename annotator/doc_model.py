@@ -1,0 +1,128 @@
+"""A QObject around :class:`annotator.document.AnnotationDocument` that tells views what changed.
+
+Every mutation the window makes goes through here (mostly from undo commands), so the
+canvas, the timeline and the objects panel repaint exactly what changed. Plain QtCore:
+no widgets.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord
+from core.masks import Rle
+from core.types import Prompt
+
+
+class DocumentModel(QObject):
+    """The window's one annotation document, with change signals.
+
+    Signals: objectsChanged() after an object is added, removed or edited;
+    masksChanged(obj_id: int, frames: frozenset[int]); promptsChanged(obj_id: int, frame: int);
+    documentReset() after a whole new document was set.
+    """
+
+    objectsChanged = Signal()
+    masksChanged = Signal(int, object)
+    promptsChanged = Signal(int, int)
+    documentReset = Signal()
+
+    def __init__(self, document: AnnotationDocument | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._doc = document or AnnotationDocument()
+
+    @property
+    def document(self) -> AnnotationDocument:
+        return self._doc
+
+    def set_document(self, document: AnnotationDocument) -> None:
+        self._doc = document
+        self.documentReset.emit()
+
+    # -- objects ---------------------------------------------------------------------------
+    def objects(self) -> list[ObjectRecord]:
+        """Objects in id order."""
+        return [self._doc.objects[k] for k in sorted(self._doc.objects)]
+
+    def object(self, obj_id: int) -> ObjectRecord:
+        return self._doc.object(obj_id)
+
+    def has_object(self, obj_id: int) -> bool:
+        return obj_id in self._doc.objects
+
+    def put_object(self, record: ObjectRecord) -> None:
+        self._doc.put_object(record)
+        self.objectsChanged.emit()
+
+    def update_object(self, obj_id: int, **changes: object) -> ObjectRecord:
+        record = self._doc.update_object(obj_id, **changes)
+        self.objectsChanged.emit()
+        if "color" in changes:
+            self.masksChanged.emit(obj_id, frozenset(self._doc.masks.get(obj_id, {})))
+        return record
+
+    def remove_object(self, obj_id: int) -> tuple[ObjectRecord, dict[int, MaskEntry], dict[int, Prompt]]:
+        removed = self._doc.remove_object(obj_id)
+        self.objectsChanged.emit()
+        self.masksChanged.emit(obj_id, frozenset(removed[1]))
+        return removed
+
+    def restore_object(self, record: ObjectRecord, masks: dict[int, MaskEntry], prompts: dict[int, Prompt]) -> None:
+        """Put back an object removed by :meth:`remove_object` (undo)."""
+        self._doc.put_object(record)
+        self._doc.masks[record.obj_id] = dict(masks)
+        self._doc.prompts[record.obj_id] = dict(prompts)
+        self.objectsChanged.emit()
+        self.masksChanged.emit(record.obj_id, frozenset(masks))
+
+    # -- masks -----------------------------------------------------------------------------
+    def mask(self, obj_id: int, frame: int) -> MaskEntry | None:
+        return self._doc.mask(obj_id, frame)
+
+    def mask_array(self, obj_id: int, frame: int) -> np.ndarray | None:
+        """The decoded mask, (H, W) bool, or None when the object has no mask there."""
+        entry = self._doc.mask(obj_id, frame)
+        return None if entry is None else entry.rle.decode()
+
+    def set_mask(self, obj_id: int, frame: int, entry: MaskEntry | None) -> MaskEntry | None:
+        old = self._doc.set_mask(obj_id, frame, entry)
+        self.masksChanged.emit(obj_id, frozenset((frame,)))
+        return old
+
+    def set_masks(self, changes: dict[tuple[int, int], MaskEntry | None]) -> None:
+        """Apply many (obj_id, frame) -> entry changes with one signal per object."""
+        touched: dict[int, set[int]] = {}
+        for (obj_id, frame), entry in changes.items():
+            if not self.has_object(obj_id):
+                continue  # the object was deleted while its results were on the way
+            self._doc.set_mask(obj_id, frame, entry)
+            touched.setdefault(obj_id, set()).add(frame)
+        for obj_id, frames in touched.items():
+            self.masksChanged.emit(obj_id, frozenset(frames))
+
+    def set_locked(self, obj_id: int, frames: Iterable[int], locked: bool) -> None:
+        frames = [f for f in frames if self._doc.mask(obj_id, f) is not None]
+        for frame in frames:
+            self._doc.set_locked(obj_id, frame, locked)
+        self.masksChanged.emit(obj_id, frozenset(frames))
+
+    # -- prompts ---------------------------------------------------------------------------
+    def prompt(self, obj_id: int, frame: int) -> Prompt | None:
+        return self._doc.prompt(obj_id, frame)
+
+    def set_prompt(self, obj_id: int, frame: int, prompt: Prompt | None) -> Prompt | None:
+        old = self._doc.set_prompt(obj_id, frame, prompt)
+        self.promptsChanged.emit(obj_id, frame)
+        return old
+
+    def conditioning_inputs(self, obj_id: int) -> dict[int, Prompt | Rle]:
+        """What SAM 2 should condition this object on: frame -> Prompt, or the mask (Rle) where
+        the annotator edited by hand (an edit replaces the clicks of its frame)."""
+        inputs: dict[int, Prompt | Rle] = dict(self._doc.prompts.get(obj_id, {}))
+        for frame, entry in self._doc.masks.get(obj_id, {}).items():
+            if entry.source is MaskSource.EDITED:
+                inputs[frame] = entry.rle
+        return inputs

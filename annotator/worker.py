@@ -1,0 +1,330 @@
+"""The one long-lived model worker: a QThread that owns the SAM 2 engine (a VideoSession).
+
+The window sends typed, immutable requests through a queued signal and gets results back the
+same way; it never waits on the model. Cancelling a propagation is a plain thread-safe flag
+checked by the engine between frames: a queued "cancel" slot would never run while this
+thread is busy. Prefetch requests superseded by a newer frame are dropped unseen.
+QtCore only: no widgets.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
+
+from core.masks import Rle
+from core.types import Direction, FrameResult, FrameSource, Prompt
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which checkpoint to load and where: device "cpu" | "cuda" | "mps", precision "fp32" | "bf16" | "fp16"."""
+
+    path: str
+    device: str = "cpu"
+    precision: str = "fp32"
+
+
+@dataclass(frozen=True)
+class LoadModelRequest:
+    spec: ModelSpec
+
+
+@dataclass(frozen=True)
+class OpenVideoRequest:
+    """Open the video for the engine (the worker reads its own copy of the frames). cache_mb: frame cache."""
+
+    path: str
+    cache_mb: int = 256
+    feature_cache_frames: int = 16
+
+
+@dataclass(frozen=True)
+class CloseVideoRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class PromptRequest:
+    """Clicks and/or a box for one object on one frame; replaces that frame's earlier prompt."""
+
+    request_id: int
+    prompt: Prompt
+
+
+@dataclass(frozen=True)
+class PrefetchRequest:
+    """Compute the image features of a frame the annotator is looking at."""
+
+    frame: int
+
+
+@dataclass(frozen=True)
+class RemoveObjectRequest:
+    obj_id: int
+
+
+@dataclass(frozen=True)
+class PropagateRequest:
+    """Track objects through the video.
+
+    conditioning: obj_id -> frame -> Prompt, or the hand-edited mask (Rle) SAM 2 gets as a mask
+    prompt; the worker brings the engine in line with it before tracking.
+    locked: (obj_id, frame) pairs the engine must not overwrite.
+    end_frame: inclusive last frame to reach, None for the end of the video in that direction.
+    """
+
+    run_id: int
+    start_frame: int
+    direction: Direction
+    obj_ids: tuple[int, ...]
+    conditioning: dict[int, dict[int, Prompt | Rle]]
+    locked: frozenset[tuple[int, int]] = frozenset()
+    end_frame: int | None = None
+
+
+Request = LoadModelRequest | OpenVideoRequest | CloseVideoRequest | PromptRequest | PrefetchRequest | RemoveObjectRequest | PropagateRequest
+
+
+class Engine(Protocol):
+    """What the worker uses of core.video.VideoSession."""
+
+    def add_prompt(self, prompt: Prompt, clear_old: bool = True) -> FrameResult: ...
+    def add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> FrameResult: ...
+    def clear_prompts(self, frame: int, obj_id: int | None = None) -> None: ...
+    def remove_object(self, obj_id: int) -> None: ...
+    def prefetch_features(self, frame: int) -> None: ...
+    def propagate(self, start_frame: int | None = None, direction: Direction = Direction.BOTH, **kwargs: Any) -> Iterator[FrameResult]: ...
+
+
+ModelLoader = Callable[[ModelSpec], Any]
+EngineFactory = Callable[[Any, FrameSource, int], Engine]
+FrameOpener = Callable[[str, int], FrameSource]
+
+
+def load_model(spec: ModelSpec) -> Any:
+    """The real loader: our SAM 2 from an official-format checkpoint."""
+    from core.sam2.checkpoint import load_model as load
+
+    return load(spec.path, spec.device)
+
+
+def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> Engine:
+    from core.video import VideoSession
+
+    return VideoSession(model, frames, feature_cache_frames=feature_cache_frames)
+
+
+def open_frames(path: str, cache_mb: int) -> FrameSource:
+    from core.frames import open_frames as open_
+
+    return open_(path, cache_mb=cache_mb)
+
+
+class CancelFlags:
+    """Thread-safe cancel flags per propagation run, plus one that cancels everything (closing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: set[int] = set()
+        self._all = threading.Event()
+
+    def cancel(self, run_id: int) -> None:
+        with self._lock:
+            self._runs.add(run_id)
+
+    def cancel_all(self) -> None:
+        self._all.set()
+
+    def is_cancelled(self, run_id: int) -> bool:
+        if self._all.is_set():
+            return True
+        with self._lock:
+            return run_id in self._runs
+
+
+def _same_input(a: Prompt | Rle | None, b: Prompt | Rle | None) -> bool:
+    if isinstance(a, Rle) or isinstance(b, Rle) or a is None or b is None:
+        return a == b
+    same_box = (a.box is None and b.box is None) or (
+        a.box is not None and b.box is not None and np.array_equal(a.box, b.box))
+    return same_box and np.array_equal(a.points, b.points) and np.array_equal(a.labels, b.labels)
+
+
+class ModelWorker(QObject):
+    """Lives on the worker thread; every slot runs there.
+
+    Signals: modelReady(description: str); modelFailed(message: str); videoReady(path: str);
+    promptDone(request_id: int, FrameResult); frameDone(run_id: int, FrameResult);
+    progress(run_id: int, done: int, total: int); runFinished(run_id: int, cancelled: bool, frames: int);
+    failed(message: str) for any other request that went wrong (one line).
+    """
+
+    modelReady = Signal(str)
+    modelFailed = Signal(str)
+    videoReady = Signal(str)
+    promptDone = Signal(int, object)
+    frameDone = Signal(int, object)
+    progress = Signal(int, int, int)
+    runFinished = Signal(int, bool, int)
+    failed = Signal(str)
+
+    def __init__(self, flags: CancelFlags, loader: ModelLoader, factory: EngineFactory, opener: FrameOpener) -> None:
+        super().__init__()
+        self.flags = flags
+        self._loader, self._factory, self._opener = loader, factory, opener
+        self._model: Any = None
+        self._frames: FrameSource | None = None
+        self._feature_cache = 16
+        self._engine: Engine | None = None
+        # What the engine has been given: (obj_id, frame) -> Prompt | Rle.
+        self._given: dict[tuple[int, int], Prompt | Rle] = {}
+        self.latest_prefetch = -1  # written by the GUI thread; a plain int store is atomic
+
+    @Slot(object)
+    def handle(self, request: Request) -> None:
+        try:
+            self._dispatch(request)
+        except Exception as exc:  # one clear line for the status bar, never a dead thread
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if isinstance(request, LoadModelRequest):
+                self.modelFailed.emit(message)
+            else:
+                self.failed.emit(message)
+            if isinstance(request, PropagateRequest):
+                self.runFinished.emit(request.run_id, True, 0)
+
+    def _dispatch(self, request: Request) -> None:
+        if isinstance(request, LoadModelRequest):
+            self._model, self._engine = None, None
+            self._model = self._loader(request.spec)
+            self._rebuild_engine()
+            self.modelReady.emit(f"{request.spec.device} {request.spec.precision}")
+        elif isinstance(request, OpenVideoRequest):
+            self._frames, self._engine = None, None
+            self._frames = self._opener(request.path, request.cache_mb)
+            self._feature_cache = request.feature_cache_frames
+            self._rebuild_engine()
+            self.videoReady.emit(request.path)
+        elif isinstance(request, CloseVideoRequest):
+            self._frames, self._engine = None, None
+            self._given.clear()
+        elif isinstance(request, PrefetchRequest):
+            if self._engine is not None and request.frame == self.latest_prefetch:
+                self._engine.prefetch_features(request.frame)
+        elif isinstance(request, PromptRequest):
+            engine = self._need_engine()
+            result = engine.add_prompt(request.prompt, clear_old=True)
+            self._given[(request.prompt.obj_id, request.prompt.frame)] = request.prompt
+            self.promptDone.emit(request.request_id, result)
+        elif isinstance(request, RemoveObjectRequest):
+            if self._engine is not None:
+                self._engine.remove_object(request.obj_id)
+            self._given = {k: v for k, v in self._given.items() if k[0] != request.obj_id}
+        elif isinstance(request, PropagateRequest):
+            self._propagate(request)
+
+    def _rebuild_engine(self) -> None:
+        self._given.clear()
+        if self._model is not None and self._frames is not None:
+            self._engine = self._factory(self._model, self._frames, self._feature_cache)
+
+    def _need_engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("no model loaded" if self._model is None else "no video open")
+        return self._engine
+
+    def _sync(self, engine: Engine, conditioning: dict[int, dict[int, Prompt | Rle]]) -> None:
+        """Give the engine exactly the prompts and edited masks of the document."""
+        for obj_id, wanted in conditioning.items():
+            given = {f: v for (o, f), v in self._given.items() if o == obj_id}
+            if any(f not in wanted for f in given):
+                # An input was taken back (undo, cleared frame): start this object afresh.
+                engine.remove_object(obj_id)
+                self._given = {k: v for k, v in self._given.items() if k[0] != obj_id}
+                given = {}
+            for frame in sorted(wanted):
+                value = wanted[frame]
+                if _same_input(given.get(frame), value):
+                    continue
+                if isinstance(value, Rle):
+                    engine.add_mask(frame, obj_id, value.decode())
+                else:
+                    engine.add_prompt(value, clear_old=True)
+                self._given[(obj_id, frame)] = value
+
+    def _propagate(self, request: PropagateRequest) -> None:
+        engine = self._need_engine()
+        run_id = request.run_id
+        self._sync(engine, request.conditioning)
+        total = self._frame_count(request)
+        self.progress.emit(run_id, 0, total)
+        locked = request.locked
+        done = 0
+        results = engine.propagate(
+            request.start_frame, request.direction, end_frame=request.end_frame, obj_ids=list(request.obj_ids),
+            locked=lambda obj_id, frame: (obj_id, frame) in locked,
+            cancel=lambda: self.flags.is_cancelled(run_id),
+        )
+        for result in results:
+            done += 1
+            self.frameDone.emit(run_id, result)
+            self.progress.emit(run_id, done, total)
+            if self.flags.is_cancelled(run_id):
+                break  # the engine checks too; this also covers an engine between yields
+        self.runFinished.emit(run_id, self.flags.is_cancelled(run_id), done)
+
+    def _frame_count(self, request: PropagateRequest) -> int:
+        n = len(self._frames) if self._frames is not None else 0
+        start = request.start_frame
+        if request.direction is Direction.FORWARD:
+            end = n - 1 if request.end_frame is None else request.end_frame
+            return max(0, end - start + 1)
+        if request.direction is Direction.BACKWARD:
+            end = 0 if request.end_frame is None else request.end_frame
+            return max(0, start - end + 1)
+        return n + 1  # both directions: forward from the start, then backward from it again
+
+
+class WorkerHandle(QObject):
+    """The GUI thread's side: starts the thread, sends requests, cancels, shuts down cleanly.
+
+    The worker's signals are re-exposed as ``handle.worker.<signal>``; connect to them directly
+    (Qt queues them onto the receiver's thread).
+    """
+
+    _submit = Signal(object)
+
+    def __init__(
+        self, loader: ModelLoader = load_model, factory: EngineFactory = make_engine,
+        opener: FrameOpener = open_frames, parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.flags = CancelFlags()
+        self.thread = QThread()
+        self.thread.setObjectName("masklet-model-worker")
+        self.worker = ModelWorker(self.flags, loader, factory, opener)
+        self.worker.moveToThread(self.thread)
+        self._submit.connect(self.worker.handle, Qt.ConnectionType.QueuedConnection)
+        self.thread.start()
+
+    def submit(self, request: Request) -> None:
+        if isinstance(request, PrefetchRequest):
+            self.worker.latest_prefetch = request.frame
+        self._submit.emit(request)
+
+    def cancel(self, run_id: int) -> None:
+        self.flags.cancel(run_id)
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel whatever runs, stop the thread and wait for it; True when it stopped in time."""
+        if not self.thread.isRunning():
+            return True
+        self.flags.cancel_all()
+        self.worker.latest_prefetch = -2  # drop queued prefetches
+        self.thread.quit()
+        return bool(self.thread.wait(timeout_ms))

@@ -1,0 +1,192 @@
+"""The model worker thread with an injected engine: requests, streaming, cancel, sync, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from annotator.worker import (
+    LoadModelRequest, ModelSpec, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
+    RemoveObjectRequest, WorkerHandle,
+)
+from core.masks import encode
+from core.types import Direction, FrameResult, ObjectMask, Prompt, VideoInfo
+
+
+class ArrayFrames:
+    def __init__(self, n: int = 30, h: int = 24, w: int = 32) -> None:
+        self._info = VideoInfo(w, h, n, 10.0)
+
+    @property
+    def info(self) -> VideoInfo:
+        return self._info
+
+    def __len__(self) -> int:
+        return self._info.frame_count
+
+    def get(self, index: int) -> np.ndarray:
+        return np.full((self._info.height, self._info.width, 3), index, np.uint8)
+
+
+class FakeEngine:
+    """Records calls; a prompt's mask is its box; propagation copies the last prompt's box."""
+
+    def __init__(self, model: object, frames: ArrayFrames, cache: int, delay: float = 0.0) -> None:
+        self.frames, self.delay = frames, delay
+        self.calls: list[tuple] = []
+        self.thread: threading.Thread | None = None
+        self.boxes: dict[int, np.ndarray] = {}
+
+    def _mask(self, obj_id: int) -> ObjectMask:
+        m = np.zeros((self.frames.info.height, self.frames.info.width), bool)
+        x0, y0, x1, y1 = self.boxes.get(obj_id, np.zeros(4)).astype(int)
+        m[y0:y1, x0:x1] = True
+        return ObjectMask(obj_id, encode(m), 1.0, 0.9)
+
+    def add_prompt(self, prompt: Prompt, clear_old: bool = True) -> FrameResult:
+        self.thread = threading.current_thread()
+        self.calls.append(("add_prompt", prompt.obj_id, prompt.frame))
+        if prompt.box is not None:
+            self.boxes[prompt.obj_id] = prompt.box
+        return FrameResult(prompt.frame, {prompt.obj_id: self._mask(prompt.obj_id)})
+
+    def add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> FrameResult:
+        self.calls.append(("add_mask", obj_id, frame, int(mask.sum())))
+        return FrameResult(frame, {})
+
+    def clear_prompts(self, frame: int, obj_id: int | None = None) -> None:
+        self.calls.append(("clear_prompts", obj_id, frame))
+
+    def remove_object(self, obj_id: int) -> None:
+        self.calls.append(("remove_object", obj_id))
+
+    def prefetch_features(self, frame: int) -> None:
+        self.calls.append(("prefetch", frame))
+
+    def propagate(self, start_frame=None, direction=Direction.BOTH, *, end_frame=None, obj_ids=None,
+                  locked=None, cancel=None, return_logits=False):
+        self.calls.append(("propagate", start_frame, direction, end_frame, tuple(obj_ids)))
+        last = len(self.frames) - 1 if end_frame is None else end_frame
+        for frame in range(start_frame, last + 1):
+            if cancel is not None and cancel():
+                return
+            time.sleep(self.delay)
+            yield FrameResult(frame, {o: self._mask(o) for o in obj_ids if not locked(o, frame)})
+
+
+@pytest.fixture
+def handle(qtbot):
+    engines: list[FakeEngine] = []
+
+    def factory(model, frames, cache):
+        engines.append(FakeEngine(model, frames, cache, delay=0.02))
+        return engines[-1]
+
+    h = WorkerHandle(loader=lambda spec: ("model", spec.path), factory=factory, opener=lambda p, mb: ArrayFrames())
+    h.engines = engines
+    yield h
+    assert h.shutdown(5000)
+
+
+def _ready(qtbot, h: WorkerHandle) -> None:
+    with qtbot.waitSignals([h.worker.modelReady, h.worker.videoReady], timeout=5000):
+        h.submit(LoadModelRequest(ModelSpec("ckpt.pt")))
+        h.submit(OpenVideoRequest("video.mp4"))
+
+
+def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    prompt = Prompt(3, 1, box=np.array([2, 4, 10, 12], np.float32))
+    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000) as blocker:
+        handle.submit(PromptRequest(7, prompt))
+    request_id, result = blocker.args
+    assert request_id == 7 and result.frame == 3
+    assert result.objects[1].rle.area == 8 * 8
+    assert handle.engines[0].thread is not threading.main_thread()
+
+
+def test_model_failure_is_one_line(qtbot) -> None:
+    def broken(spec):
+        raise FileNotFoundError("no checkpoint at /nowhere.pt\nmore detail")
+
+    h = WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
+    try:
+        with qtbot.waitSignal(h.worker.modelFailed, timeout=5000) as blocker:
+            h.submit(LoadModelRequest(ModelSpec("/nowhere.pt")))
+        assert blocker.args == ["FileNotFoundError: no checkpoint at /nowhere.pt"]
+    finally:
+        assert h.shutdown(5000)
+
+
+def test_propagation_streams_and_cancel_keeps_finished_frames(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    frames: list[int] = []
+    handle.worker.frameDone.connect(lambda run, result: frames.append(result.frame))
+    handle.worker.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None)
+    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000) as blocker:
+        handle.submit(PropagateRequest(1, 0, Direction.FORWARD, (1,), {1: {}}))
+    run_id, cancelled, done = blocker.args
+    assert run_id == 1 and cancelled
+    assert frames[:6] == [0, 1, 2, 3, 4, 5] and done == len(frames) < 30
+
+
+def test_sync_gives_edits_as_masks_and_restarts_an_object_whose_prompt_was_undone(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    p0 = Prompt(0, 1, points=np.array([[3, 3]], np.float32), labels=np.array([1], np.int32))
+    p9 = Prompt(9, 1, points=np.array([[5, 5]], np.float32), labels=np.array([1], np.int32))
+    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+        handle.submit(PromptRequest(1, p0))
+    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+        handle.submit(PromptRequest(2, p9))
+    edited = np.zeros((24, 32), bool)
+    edited[1:4, 1:5] = True
+    conditioning = {1: {0: p0, 4: encode(edited)}}  # frame 9's click was undone, frame 4 edited
+    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
+        handle.submit(PropagateRequest(2, 0, Direction.FORWARD, (1,), conditioning, end_frame=4))
+    calls = handle.engines[0].calls
+    after = calls[calls.index(("add_prompt", 1, 9)) + 1:]
+    assert after[:4] == [("remove_object", 1), ("add_prompt", 1, 0), ("add_mask", 1, 4, 12),
+                         ("propagate", 0, Direction.FORWARD, 4, (1,))]
+
+
+def test_locked_frames_reach_the_engine(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    results: list[FrameResult] = []
+    handle.worker.frameDone.connect(lambda run, r: results.append(r))
+    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
+        handle.submit(PropagateRequest(3, 0, Direction.FORWARD, (1, 2), {1: {}, 2: {}},
+                                       locked=frozenset({(2, 1)}), end_frame=2))
+    assert [sorted(r.objects) for r in results] == [[1, 2], [1], [1, 2]]
+
+
+def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    for frame in range(10):
+        handle.submit(PrefetchRequest(frame))
+    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):  # a marker after the prefetches
+        handle.submit(PromptRequest(1, Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32))))
+    prefetched = [c[1] for c in handle.engines[0].calls if c[0] == "prefetch"]
+    assert prefetched[-1] == 9 and len(prefetched) < 10
+
+
+def test_remove_object_forgets_its_inputs(qtbot, handle) -> None:
+    _ready(qtbot, handle)
+    handle.submit(RemoveObjectRequest(4))
+    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+        handle.submit(PromptRequest(1, Prompt(0, 4, box=np.array([0, 0, 2, 2], np.float32))))
+    assert ("remove_object", 4) in handle.engines[0].calls
+
+
+def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
+    h = WorkerHandle(loader=lambda s: "m", factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
+                     opener=lambda p, mb: ArrayFrames(n=1000))
+    _ready(qtbot, h)
+    with qtbot.waitSignal(h.worker.progress, timeout=5000):
+        h.submit(PropagateRequest(1, 0, Direction.FORWARD, (1,), {1: {}}))
+    started = time.monotonic()
+    assert h.shutdown(5000)
+    assert time.monotonic() - started < 2.0
+    assert not h.thread.isRunning()
