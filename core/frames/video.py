@@ -1,0 +1,174 @@
+"""Frame-exact random access to a video file through PyAV.
+
+Frame i is the frame whose presentation timestamp is the i-th smallest of the stream (see
+core.frames.index). Reaching it: keep decoding forward when the decoder is already at or
+past the keyframe that precedes i (sequential reading never seeks); otherwise seek to that
+keyframe and decode forward to exactly i's timestamp. Reading backward (i, i-1, ...) keeps
+a window of the frames decoded just before i in the cache, so one decode from the keyframe
+serves the next ``backward_window`` requests. Colours: see core.frames.colour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import av
+import numpy as np
+
+from core.frames.base import CachedFrames
+from core.frames.colour import frame_to_rgb
+from core.frames.errors import FrameSourceError
+from core.frames.fingerprint import fingerprint_file
+from core.frames.index import PtsIndex, _reason, scan_index
+from core.types import CancelCheck, VideoInfo
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
+
+# Frames kept from a decode run when reading backward (bounded further by the cache size).
+BACKWARD_WINDOW = 32
+
+
+class VideoFrames(CachedFrames):
+    """A video file as a FrameSource. Opening indexes the packets and decodes frame 0."""
+
+    def __init__(self, path: Path, cache_mb: int = 512) -> None:
+        try:
+            self._container = av.open(str(path))
+        except (av.FFmpegError, OSError) as exc:
+            raise FrameSourceError(f"{path}: not a readable video ({_reason(exc)})") from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise FrameSourceError(f"{path}: contains no video stream")
+        self._stream = self._container.streams.video[0]
+        try:
+            self._stream.codec_context.thread_type = "AUTO"
+        except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
+            pass
+        self.path = path
+        try:
+            self.index: PtsIndex = scan_index(path, expected_frames=int(self._stream.frames or 0))
+        except FrameSourceError:
+            self._container.close()
+            raise
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._pos = -1  # frame number the decoder last produced; -1: must seek first
+        self._floor = 0  # the keyframe the decoder started from; frames before it are unreliable
+        self._last_request = -1
+        self.seeks = 0  # how often the decoder was repositioned (sequential reading must not)
+        first = self._first_frame()
+        info = VideoInfo(
+            width=int(first.shape[1]), height=int(first.shape[0]),
+            frame_count=len(self.index), fps=self._frame_rate(),
+        )
+        super().__init__(path, info, cache_mb)
+        self.cache.put(0, first)
+
+    @property
+    def keyframes(self) -> np.ndarray:
+        """(K,) int64 frame numbers where a seek can start."""
+        return self.index.keyframes
+
+    # -- decoding ------------------------------------------------------------------
+    def _first_frame(self) -> np.ndarray:
+        try:
+            frame = self._decode_to(0, keep_from=0, store=False, abort=None)
+        except FrameSourceError:
+            self._container.close()
+            raise
+        assert frame is not None
+        return frame
+
+    def _frame_rate(self) -> float:
+        rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
+        if rate:
+            return float(rate)
+        span = (int(self.index.pts[-1]) - int(self.index.pts[0])) * self.index.time_base
+        return (len(self.index) - 1) / span if span > 0 and len(self.index) > 1 else 0.0
+
+    def _decode(self, index: int, *, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
+        backward = 0 <= index < self._last_request
+        self._last_request = index
+        window = 0
+        if store and backward:
+            room = self.cache.capacity_for(self._frame_bytes) // 4
+            window = max(0, min(BACKWARD_WINDOW, room))
+        return self._decode_to(index, keep_from=index - window, store=store, abort=abort)
+
+    def _decode_to(self, target: int, *, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
+        """Decode up to frame ``target`` and return it; frames in [keep_from, target] go to the cache."""
+        key = self.index.keyframe_at_or_before(target)
+        cost_forward = target - self._pos
+        if not (self._frames is not None and 0 <= self._pos < target and cost_forward <= target - key + 2):
+            self._seek(key)
+        for attempt in range(3):
+            result = self._run_to(target, keep_from, store, abort)
+            if result is None or isinstance(result, np.ndarray):
+                return result
+            # The seek landed after the target (a demuxer that seeks by decode time, an open GOP):
+            # start one keyframe earlier, and from the very start as the last resort.
+            earlier = self.index.keyframe_before(key)
+            key = earlier if earlier is not None and attempt == 0 else 0
+            self._seek(key, from_start=key == 0)
+        raise FrameSourceError(f"{self.path}: frame {target} cannot be decoded exactly")
+
+    def _seek(self, key: int, from_start: bool = False) -> None:
+        try:
+            if from_start or key == 0:
+                self._container.seek(0, backward=True, any_frame=False)
+            else:
+                self._container.seek(int(self.index.pts[key]), stream=self._stream, backward=True, any_frame=False)
+        except av.FFmpegError as exc:
+            raise FrameSourceError(f"{self.path}: seeking to frame {key} failed ({_reason(exc)})") from None
+        self.seeks += 1
+        self._frames = self._stream_frames()
+        self._pos = -1
+        self._floor = 0 if from_start else key
+
+    def _stream_frames(self) -> Iterator[av.VideoFrame]:
+        for packet in self._container.demux(self._stream):
+            yield from packet.decode()
+
+    def _run_to(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None | object:
+        """Decode forward to ``target``; None when aborted, _OVERSHOT when it was not met."""
+        assert self._frames is not None
+        while True:
+            if abort is not None and abort():
+                return None
+            try:
+                frame = next(self._frames)
+            except StopIteration:
+                self._frames = None
+                self._pos = -1
+                raise FrameSourceError(f"{self.path}: the video ended before frame {target}") from None
+            except av.FFmpegError as exc:
+                self._frames = None
+                self._pos = -1
+                raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({_reason(exc)})") from None
+            if frame.pts is None:
+                continue  # a frame the decoder could not place (broken reference after a seek)
+            number = self.index.frame_of_pts(int(frame.pts))
+            if number is None or number < self._floor:
+                continue  # leading frames of an open GOP reference the previous one: not exact
+            if number > target:
+                self._frames = None
+                self._pos = -1
+                return _OVERSHOT
+            self._pos = number
+            if number == target:
+                rgb = frame_to_rgb(frame)
+                if store:
+                    self.cache.put(number, rgb)
+                return rgb
+            if store and number >= keep_from and number not in self.cache:
+                self.cache.put(number, frame_to_rgb(frame))
+
+    def _compute_fingerprint(self) -> str:
+        return fingerprint_file(self.path, len(self.index))
+
+    def _close_decoder(self) -> None:
+        self._frames = None
+        self._container.close()
+
+
+_OVERSHOT = object()
