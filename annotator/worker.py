@@ -10,6 +10,7 @@ QtCore only: no widgets.
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
 
@@ -17,21 +18,23 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.masks import Rle
+from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, FrameSource, Prompt
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """Which checkpoint to load and where: device "cpu" | "cuda" | "mps", precision "fp32" | "bf16" | "fp16"."""
+class LoadedModel:
+    """A model ready for the engine. label: what it runs on, for the status bar (``cpu · fp32``);
+    context: makes the context every engine call runs in (autocast for bfloat16)."""
 
-    path: str
-    device: str = "cpu"
-    precision: str = "fp32"
+    model: Any
+    label: str
+    context: Callable[[], AbstractContextManager[object]] = nullcontext
 
 
 @dataclass(frozen=True)
 class LoadModelRequest:
-    spec: ModelSpec
+    selection: ModelSelection
 
 
 @dataclass(frozen=True)
@@ -69,22 +72,28 @@ class RemoveObjectRequest:
 
 
 @dataclass(frozen=True)
+class Leg:
+    """One stretch of a propagation: from start_frame in direction, to end_frame (inclusive) or the video's end."""
+
+    start_frame: int
+    direction: Direction
+    end_frame: int | None = None
+
+
+@dataclass(frozen=True)
 class PropagateRequest:
-    """Track objects through the video.
+    """Track objects through the video, one leg after the other (a range tracked both ways is two legs).
 
     conditioning: obj_id -> frame -> Prompt, or the hand-edited mask (Rle) SAM 2 gets as a mask
     prompt; the worker brings the engine in line with it before tracking.
     locked: (obj_id, frame) pairs the engine must not overwrite.
-    end_frame: inclusive last frame to reach, None for the end of the video in that direction.
     """
 
     run_id: int
-    start_frame: int
-    direction: Direction
+    legs: tuple[Leg, ...]
     obj_ids: tuple[int, ...]
     conditioning: dict[int, dict[int, Prompt | Rle]]
     locked: frozenset[tuple[int, int]] = frozenset()
-    end_frame: int | None = None
 
 
 Request = LoadModelRequest | OpenVideoRequest | CloseVideoRequest | PromptRequest | PrefetchRequest | RemoveObjectRequest | PropagateRequest
@@ -101,16 +110,20 @@ class Engine(Protocol):
     def propagate(self, start_frame: int | None = None, direction: Direction = Direction.BOTH, **kwargs: Any) -> Iterator[FrameResult]: ...
 
 
-ModelLoader = Callable[[ModelSpec], Any]
+ModelLoader = Callable[[ModelSelection], LoadedModel]
 EngineFactory = Callable[[Any, FrameSource, int], Engine]
 FrameOpener = Callable[[str, int], FrameSource]
 
 
-def load_model(spec: ModelSpec) -> Any:
-    """The real loader: our SAM 2 from an official-format checkpoint."""
+def load_model(selection: ModelSelection) -> LoadedModel:
+    """The real loader: our SAM 2 from an official-format checkpoint, on the device the machine offers."""
+    from core.models.accelerate import autocast, compile_modules, resolve_here
     from core.sam2.checkpoint import load_model as load
 
-    return load(spec.path, spec.device)
+    runtime = resolve_here(selection)
+    model = load(str(selection.path), runtime.device)
+    compile_modules(model, runtime)
+    return LoadedModel(model, runtime.label, lambda: autocast(runtime))
 
 
 def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> Engine:
@@ -177,7 +190,7 @@ class ModelWorker(QObject):
         super().__init__()
         self.flags = flags
         self._loader, self._factory, self._opener = loader, factory, opener
-        self._model: Any = None
+        self._model: LoadedModel | None = None
         self._frames: FrameSource | None = None
         self._feature_cache = 16
         self._engine: Engine | None = None
@@ -188,7 +201,9 @@ class ModelWorker(QObject):
     @Slot(object)
     def handle(self, request: Request) -> None:
         try:
-            self._dispatch(request)
+            context = self._model.context() if self._model is not None else nullcontext()
+            with context:
+                self._dispatch(request)
         except Exception as exc:  # one clear line for the status bar, never a dead thread
             message = f"{type(exc).__name__}: {exc}".splitlines()[0]
             if isinstance(request, LoadModelRequest):
@@ -201,9 +216,9 @@ class ModelWorker(QObject):
     def _dispatch(self, request: Request) -> None:
         if isinstance(request, LoadModelRequest):
             self._model, self._engine = None, None
-            self._model = self._loader(request.spec)
+            self._model = self._loader(request.selection)
             self._rebuild_engine()
-            self.modelReady.emit(f"{request.spec.device} {request.spec.precision}")
+            self.modelReady.emit(self._model.label)
         elif isinstance(request, OpenVideoRequest):
             self._frames, self._engine = None, None
             self._frames = self._opener(request.path, request.cache_mb)
@@ -231,7 +246,7 @@ class ModelWorker(QObject):
     def _rebuild_engine(self) -> None:
         self._given.clear()
         if self._model is not None and self._frames is not None:
-            self._engine = self._factory(self._model, self._frames, self._feature_cache)
+            self._engine = self._factory(self._model.model, self._frames, self._feature_cache)
 
     def _need_engine(self) -> Engine:
         if self._engine is None:
@@ -259,35 +274,38 @@ class ModelWorker(QObject):
 
     def _propagate(self, request: PropagateRequest) -> None:
         engine = self._need_engine()
-        run_id = request.run_id
+        run_id, locked = request.run_id, request.locked
         self._sync(engine, request.conditioning)
-        total = self._frame_count(request)
+        total = sum(self._leg_length(leg) for leg in request.legs)
         self.progress.emit(run_id, 0, total)
-        locked = request.locked
         done = 0
-        results = engine.propagate(
-            request.start_frame, request.direction, end_frame=request.end_frame, obj_ids=list(request.obj_ids),
-            locked=lambda obj_id, frame: (obj_id, frame) in locked,
-            cancel=lambda: self.flags.is_cancelled(run_id),
-        )
-        for result in results:
-            done += 1
-            self.frameDone.emit(run_id, result)
-            self.progress.emit(run_id, done, total)
+        for leg in request.legs:
             if self.flags.is_cancelled(run_id):
-                break  # the engine checks too; this also covers an engine between yields
+                break
+            results = engine.propagate(
+                leg.start_frame, leg.direction, end_frame=leg.end_frame, obj_ids=list(request.obj_ids),
+                locked=lambda obj_id, frame: (obj_id, frame) in locked,
+                cancel=lambda: self.flags.is_cancelled(run_id),
+            )
+            for result in results:
+                done += 1
+                self.frameDone.emit(run_id, result)
+                self.progress.emit(run_id, done, max(total, done))
+                if self.flags.is_cancelled(run_id):
+                    break  # the engine checks too; this also covers an engine between yields
         self.runFinished.emit(run_id, self.flags.is_cancelled(run_id), done)
 
-    def _frame_count(self, request: PropagateRequest) -> int:
+    def _leg_length(self, leg: Leg) -> int:
+        """Frames a leg will yield (the start frame is yielded by each direction of BOTH)."""
         n = len(self._frames) if self._frames is not None else 0
-        start = request.start_frame
-        if request.direction is Direction.FORWARD:
-            end = n - 1 if request.end_frame is None else request.end_frame
-            return max(0, end - start + 1)
-        if request.direction is Direction.BACKWARD:
-            end = 0 if request.end_frame is None else request.end_frame
-            return max(0, start - end + 1)
-        return n + 1  # both directions: forward from the start, then backward from it again
+        start = leg.start_frame
+        forward_end = n - 1 if leg.end_frame is None else leg.end_frame
+        backward_end = 0 if leg.end_frame is None else leg.end_frame
+        if leg.direction is Direction.FORWARD:
+            return max(0, forward_end - start + 1)
+        if leg.direction is Direction.BACKWARD:
+            return max(0, start - backward_end + 1)
+        return (n - start) + (start + 1)
 
 
 class WorkerHandle(QObject):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from annotator.worker import (
-    LoadModelRequest, ModelSpec, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
+    Leg, LoadedModel, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
     RemoveObjectRequest, WorkerHandle,
 )
 from core.masks import encode
+from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask, Prompt, VideoInfo
 
 
@@ -65,6 +67,7 @@ class FakeEngine:
 
     def prefetch_features(self, frame: int) -> None:
         self.calls.append(("prefetch", frame))
+        time.sleep(self.delay)  # the next requests queue up meanwhile
 
     def propagate(self, start_frame=None, direction=Direction.BOTH, *, end_frame=None, obj_ids=None,
                   locked=None, cancel=None, return_logits=False):
@@ -85,7 +88,7 @@ def handle(qtbot):
         engines.append(FakeEngine(model, frames, cache, delay=0.02))
         return engines[-1]
 
-    h = WorkerHandle(loader=lambda spec: ("model", spec.path), factory=factory, opener=lambda p, mb: ArrayFrames())
+    h = WorkerHandle(loader=lambda sel: LoadedModel(("model", sel.path), "cpu · fp32"), factory=factory, opener=lambda p, mb: ArrayFrames())
     h.engines = engines
     yield h
     assert h.shutdown(5000)
@@ -93,7 +96,7 @@ def handle(qtbot):
 
 def _ready(qtbot, h: WorkerHandle) -> None:
     with qtbot.waitSignals([h.worker.modelReady, h.worker.videoReady], timeout=5000):
-        h.submit(LoadModelRequest(ModelSpec("ckpt.pt")))
+        h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
         h.submit(OpenVideoRequest("video.mp4"))
 
 
@@ -108,6 +111,12 @@ def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> N
     assert handle.engines[0].thread is not threading.main_thread()
 
 
+def test_model_label_reaches_the_window(qtbot, handle) -> None:
+    with qtbot.waitSignal(handle.worker.modelReady, timeout=5000) as blocker:
+        handle.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
+    assert blocker.args == ["cpu · fp32"]
+
+
 def test_model_failure_is_one_line(qtbot) -> None:
     def broken(spec):
         raise FileNotFoundError("no checkpoint at /nowhere.pt\nmore detail")
@@ -115,7 +124,7 @@ def test_model_failure_is_one_line(qtbot) -> None:
     h = WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
     try:
         with qtbot.waitSignal(h.worker.modelFailed, timeout=5000) as blocker:
-            h.submit(LoadModelRequest(ModelSpec("/nowhere.pt")))
+            h.submit(LoadModelRequest(ModelSelection(Path("/nowhere.pt"))))
         assert blocker.args == ["FileNotFoundError: no checkpoint at /nowhere.pt"]
     finally:
         assert h.shutdown(5000)
@@ -127,7 +136,7 @@ def test_propagation_streams_and_cancel_keeps_finished_frames(qtbot, handle) -> 
     handle.worker.frameDone.connect(lambda run, result: frames.append(result.frame))
     handle.worker.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None)
     with qtbot.waitSignal(handle.worker.runFinished, timeout=10000) as blocker:
-        handle.submit(PropagateRequest(1, 0, Direction.FORWARD, (1,), {1: {}}))
+        handle.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
     run_id, cancelled, done = blocker.args
     assert run_id == 1 and cancelled
     assert frames[:6] == [0, 1, 2, 3, 4, 5] and done == len(frames) < 30
@@ -145,7 +154,7 @@ def test_sync_gives_edits_as_masks_and_restarts_an_object_whose_prompt_was_undon
     edited[1:4, 1:5] = True
     conditioning = {1: {0: p0, 4: encode(edited)}}  # frame 9's click was undone, frame 4 edited
     with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
-        handle.submit(PropagateRequest(2, 0, Direction.FORWARD, (1,), conditioning, end_frame=4))
+        handle.submit(PropagateRequest(2, (Leg(0, Direction.FORWARD, 4),), (1,), conditioning))
     calls = handle.engines[0].calls
     after = calls[calls.index(("add_prompt", 1, 9)) + 1:]
     assert after[:4] == [("remove_object", 1), ("add_prompt", 1, 0), ("add_mask", 1, 4, 12),
@@ -157,8 +166,8 @@ def test_locked_frames_reach_the_engine(qtbot, handle) -> None:
     results: list[FrameResult] = []
     handle.worker.frameDone.connect(lambda run, r: results.append(r))
     with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
-        handle.submit(PropagateRequest(3, 0, Direction.FORWARD, (1, 2), {1: {}, 2: {}},
-                                       locked=frozenset({(2, 1)}), end_frame=2))
+        handle.submit(PropagateRequest(3, (Leg(0, Direction.FORWARD, 2),), (1, 2), {1: {}, 2: {}},
+                                       locked=frozenset({(2, 1)})))
     assert [sorted(r.objects) for r in results] == [[1, 2], [1], [1, 2]]
 
 
@@ -181,11 +190,11 @@ def test_remove_object_forgets_its_inputs(qtbot, handle) -> None:
 
 
 def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
-    h = WorkerHandle(loader=lambda s: "m", factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
+    h = WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
                      opener=lambda p, mb: ArrayFrames(n=1000))
     _ready(qtbot, h)
     with qtbot.waitSignal(h.worker.progress, timeout=5000):
-        h.submit(PropagateRequest(1, 0, Direction.FORWARD, (1,), {1: {}}))
+        h.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
     started = time.monotonic()
     assert h.shutdown(5000)
     assert time.monotonic() - started < 2.0
