@@ -1,0 +1,377 @@
+"""Resumable, verified download of one checkpoint file over HTTP(S), with the standard library only.
+
+The file grows in ``NAME.part`` beside its final place. An interrupted transfer is resumed
+with an HTTP ``Range`` request (automatically a few times, and again on the next call); a
+size check against what the server announced (and, for the official host, the catalogue's
+exact size) and a load check run before an atomic rename to the final name. So a file at
+its final name is always complete and loadable; a partial or corrupt one is never used.
+
+The load check is passed in (``verify``): it needs torch, and this module must stay
+importable by the window without torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+from http.client import HTTPException, HTTPResponse
+from pathlib import Path
+from typing import Callable
+from urllib.parse import urlsplit
+
+from core import __version__
+from core.models.catalogue import CheckpointEntry
+from core.models.paths import checkpoint_path, partial_path
+from core.types import CancelCheck
+
+Verifier = Callable[[Path], object]
+"""Raises (any exception, with a clear message) when the file at the path is not usable."""
+
+
+@dataclass(frozen=True)
+class DownloadProgress:
+    """One progress report.
+
+    done: bytes in the file so far (resumed bytes included); total: bytes of the whole file,
+    None while the server has not said; rate: bytes per second over the last few seconds;
+    eta: seconds left at that rate, None when unknown.
+    """
+
+    done: int
+    total: int | None
+    rate: float
+    eta: float | None
+
+    @property
+    def fraction(self) -> float | None:
+        return self.done / self.total if self.total else None
+
+    @property
+    def message(self) -> str:
+        """``12.3 MB of 156.0 MB, 4.5 MB/s, 25 s left``"""
+        parts = [f"{format_bytes(self.done)} of {format_bytes(self.total)}" if self.total else format_bytes(self.done)]
+        if self.rate > 0:
+            parts.append(f"{format_bytes(int(self.rate))}/s")
+        if self.eta is not None:
+            parts.append(f"{format_duration(self.eta)} left")
+        return ", ".join(parts)
+
+
+ProgressSink = Callable[[DownloadProgress], None]
+
+
+class DownloadError(Exception):
+    """A download that cannot finish; the message is one line the user can act on."""
+
+
+class DownloadCancelled(Exception):
+    """The user cancelled; the ``.part`` file is kept so that the next download resumes."""
+
+
+class _Interrupted(Exception):
+    """The connection broke mid-body; worth resuming."""
+
+
+def format_bytes(count: int | None) -> str:
+    """Bytes in decimal units, as download sizes are usually shown: ``156.0 MB``."""
+    if count is None:
+        return "?"
+    value = float(count)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"  # pragma: no cover - the loop always returns
+
+
+def format_duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
+
+
+def source_for(entry: CheckpointEntry, url: str | None = None) -> tuple[str, int | None]:
+    """The address to fetch ``entry`` from and the exact size to insist on.
+
+    ``url`` (a whole address) or the MASKLET_MODEL_BASE_URL environment variable (a folder
+    the official file names are appended to) replace the official host; a mirror's sizes
+    are then taken from its own announcement, the official host's must match the catalogue.
+    """
+    if url:
+        return url, None
+    base = os.environ.get("MASKLET_MODEL_BASE_URL")
+    if base:
+        return f"{base.rstrip('/')}/{entry.file_name}", None
+    return entry.url, entry.size_bytes
+
+
+def download_entry(
+    entry: CheckpointEntry,
+    verify: Verifier,
+    *,
+    directory: Path | None = None,
+    url: str | None = None,
+    on_progress: ProgressSink | None = None,
+    cancel: CancelCheck | None = None,
+    retries: int = 3,
+) -> Path:
+    """Fetch one catalogue checkpoint into the cache (or ``directory``); its final path.
+
+    Returns at once when the file is already there (it was verified when it arrived).
+    """
+    target = checkpoint_path(entry, directory)
+    if target.is_file():
+        return target
+    address, expected = source_for(entry, url)
+    return download_file(
+        address, target, verify=verify, expected_size=expected, on_progress=on_progress, cancel=cancel, retries=retries
+    )
+
+
+def download_file(
+    url: str,
+    target: Path,
+    *,
+    verify: Verifier,
+    expected_size: int | None = None,
+    on_progress: ProgressSink | None = None,
+    cancel: CancelCheck | None = None,
+    retries: int = 3,
+    timeout: float = 30.0,
+    chunk_size: int = 1 << 20,
+) -> Path:
+    """Download ``url`` to ``target`` through ``target.part``; ``target`` once verified.
+
+    expected_size: exact bytes the file must have (None: trust the server's announcement).
+    retries: how many breaks in a row (without the file growing in between) are resumed
+    automatically; 0 never resumes automatically (the next call does).
+    Raises DownloadError (one clear line) or DownloadCancelled.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = partial_path(target)
+    meter = _Meter(on_progress)
+    failures = 0
+    while True:
+        _check_cancel(cancel)
+        before = part.stat().st_size if part.exists() else 0
+        try:
+            total = _fetch(url, part, expected_size, meter, cancel, timeout, chunk_size)
+            break
+        except _Interrupted as exc:
+            now = part.stat().st_size if part.exists() else 0
+            failures = 0 if now > before else failures + 1
+            if retries == 0 or failures > retries:
+                raise DownloadError(
+                    f"download of {target.name} interrupted at {format_bytes(now)} ({exc}); run it again to resume"
+                ) from None
+            time.sleep(min(0.2 * failures, 2.0))
+    _accept(part, target, total, expected_size, verify)
+    meter.finish(total)
+    return target
+
+
+def _check_cancel(cancel: CancelCheck | None) -> None:
+    if cancel is not None and cancel():
+        raise DownloadCancelled("download cancelled")
+
+
+def _meta_path(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def _fetch(
+    url: str, part: Path, expected: int | None, meter: _Meter, cancel: CancelCheck | None, timeout: float, chunk: int
+) -> int:
+    """One request: append to ``part`` from where it stops. Returns the file's total bytes."""
+    offset = part.stat().st_size if part.exists() else 0
+    meta = _read_meta(part, url)
+    headers = {"User-Agent": f"masklet/{__version__}", "Accept-Encoding": "identity"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+        if meta.get("validator"):
+            headers["If-Range"] = str(meta["validator"])
+    try:
+        response: HTTPResponse = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:
+            total = _range_total(exc.headers.get("Content-Range"))
+            if total is not None and total == offset:
+                return total  # the part file is already whole
+            _discard(part)
+            raise _Interrupted("the server refused to resume; starting again") from None
+        raise DownloadError(f"{_host(url)} answered HTTP {exc.code} {exc.reason} for {url}") from None
+    except (urllib.error.URLError, OSError, HTTPException) as exc:
+        raise DownloadError(f"cannot download {url}: {_reason(exc)}; check the connection, or use a local checkpoint file") from None
+    with response:
+        if response.status == 206:
+            start, total = _content_range(response.headers.get("Content-Range"))
+            if start != offset or (meta.get("total") not in (None, total)):
+                _discard(part)
+                raise _Interrupted("the server resumed from the wrong place; starting again")
+            mode = "ab"
+        else:
+            offset, mode = 0, "wb"
+            length = response.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() else None
+        if expected is not None and total is not None and total != expected:
+            _discard(part)
+            raise DownloadError(
+                f"{url} is {format_bytes(total)} ({total} bytes), not the {expected} bytes of the official file; refusing it"
+            )
+        _free_space_check(part, total, offset)
+        _write_meta(part, url, response.headers.get("ETag") or response.headers.get("Last-Modified"), total)
+        meter.start(offset, total)
+        done = offset
+        with open(part, mode) as sink:
+            while True:
+                _check_cancel(cancel)
+                try:
+                    block = response.read(chunk)
+                except (OSError, HTTPException) as exc:
+                    raise _Interrupted(_reason(exc)) from None
+                if not block:
+                    break
+                sink.write(block)
+                done += len(block)
+                meter.update(done)
+            sink.flush()
+            os.fsync(sink.fileno())
+    if total is not None and done < total:
+        raise _Interrupted(f"connection closed after {done} of {total} bytes")
+    return done if total is None else total
+
+
+def _accept(part: Path, target: Path, total: int, expected: int | None, verify: Verifier) -> None:
+    """Size check, load check, atomic rename; a file failing either check is deleted."""
+    size = part.stat().st_size
+    if size != total or (expected is not None and size != expected):
+        want = expected if expected is not None else total
+        _discard(part)
+        raise DownloadError(f"downloaded {target.name} has {size} bytes instead of {want}; it was deleted, try again")
+    try:
+        verify(part)
+    except Exception as exc:  # noqa: BLE001 - any failure of the load check rejects the file
+        _discard(part)
+        raise DownloadError(f"downloaded {target.name} was rejected and deleted: {_first_line(exc)}") from None
+    os.replace(part, target)
+    _meta_path(part).unlink(missing_ok=True)
+
+
+def _discard(part: Path) -> None:
+    part.unlink(missing_ok=True)
+    _meta_path(part).unlink(missing_ok=True)
+
+
+def _read_meta(part: Path, url: str) -> dict[str, object]:
+    """What the last request said about the file; empty when it was about another address."""
+    try:
+        meta = json.loads(_meta_path(part).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) and meta.get("url") == url else {}
+
+
+def _write_meta(part: Path, url: str, validator: str | None, total: int | None) -> None:
+    _meta_path(part).write_text(json.dumps({"url": url, "validator": validator, "total": total}), encoding="utf-8")
+
+
+def _free_space_check(part: Path, total: int | None, offset: int) -> None:
+    if total is None:
+        return
+    free = shutil.disk_usage(part.parent).free
+    if free < total - offset:
+        raise DownloadError(f"not enough disk space in {part.parent}: {format_bytes(total - offset)} needed, {format_bytes(free)} free")
+
+
+def _content_range(value: str | None) -> tuple[int, int | None]:
+    """``bytes 100-199/1000`` -> (100, 1000); total None for ``/*``."""
+    try:
+        unit, spec = (value or "").split(" ", 1)
+        span, total = spec.split("/", 1)
+        start = int(span.split("-", 1)[0])
+    except ValueError:
+        raise DownloadError(f"the server sent a malformed Content-Range ({value!r})") from None
+    return start, (int(total) if total.strip().isdigit() else None)
+
+
+def _range_total(value: str | None) -> int | None:
+    """Total from a 416's ``bytes */1000``."""
+    if value and "/" in value and value.rsplit("/", 1)[1].strip().isdigit():
+        return int(value.rsplit("/", 1)[1])
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in words: 'connection refused', 'name not resolved', ..."""
+    inner = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+    if isinstance(inner, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(inner, socket.gaierror):
+        return "host name not resolved (offline?)"
+    if isinstance(inner, (TimeoutError, socket.timeout)):
+        return "timed out"
+    if isinstance(inner, ConnectionResetError):
+        return "connection reset"
+    return _first_line(inner)
+
+
+class _Meter:
+    """Turns byte counts into throttled DownloadProgress reports (at most ten a second)."""
+
+    WINDOW_S = 3.0
+    INTERVAL_S = 0.1
+
+    def __init__(self, sink: ProgressSink | None) -> None:
+        self.sink = sink
+        self.total: int | None = None
+        self.samples: deque[tuple[float, int]] = deque()
+        self.last_report = 0.0
+
+    def start(self, done: int, total: int | None) -> None:
+        self.total = total
+        self.samples.clear()
+        self.samples.append((time.monotonic(), done))
+        self._report(done, force=True)
+
+    def update(self, done: int) -> None:
+        now = time.monotonic()
+        self.samples.append((now, done))
+        while len(self.samples) > 2 and now - self.samples[0][0] > self.WINDOW_S:
+            self.samples.popleft()
+        self._report(done)
+
+    def finish(self, total: int) -> None:
+        self.total = total
+        self._report(total, force=True)
+
+    def _report(self, done: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if self.sink is None or (not force and now - self.last_report < self.INTERVAL_S):
+            return
+        self.last_report = now
+        rate = 0.0
+        if len(self.samples) > 1:
+            (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
+            rate = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
+        eta = (self.total - done) / rate if self.total is not None and rate > 0 else None
+        self.sink(DownloadProgress(done=done, total=self.total, rate=rate, eta=eta))
