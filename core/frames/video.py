@@ -25,8 +25,9 @@ from core.types import CancelCheck, VideoInfo
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 
-# Frames kept from a decode run when reading backward (bounded further by the cache size).
-BACKWARD_WINDOW = 32
+# Frames kept from one decode run when reading backward, at most a third of the cache: a
+# 250-frame GOP read backward is then decoded ~4 times over instead of once per frame.
+BACKWARD_WINDOW = 64
 
 
 class VideoFrames(CachedFrames):
@@ -53,6 +54,7 @@ class VideoFrames(CachedFrames):
             raise
         self._frames: Iterator[av.VideoFrame] | None = None
         self._pos = -1  # frame number the decoder last produced; -1: must seek first
+        self._skip_below = 0  # packets with a smaller pts need not be output: skip non-reference ones
         self._floor = 0  # the keyframe the decoder started from; frames before it are unreliable
         self._last_request = -1
         self.seeks = 0  # how often the decoder was repositioned (sequential reading must not)
@@ -91,7 +93,7 @@ class VideoFrames(CachedFrames):
         self._last_request = index
         window = 0
         if store and backward:
-            room = self.cache.capacity_for(self._frame_bytes) // 4
+            room = self.cache.capacity_for(self._frame_bytes) // 3
             window = max(0, min(BACKWARD_WINDOW, room))
         return self._decode_to(index, keep_from=index - window, store=store, abort=abort)
 
@@ -126,12 +128,22 @@ class VideoFrames(CachedFrames):
         self._floor = 0 if from_start else key
 
     def _stream_frames(self) -> Iterator[av.VideoFrame]:
+        ctx = self._stream.codec_context
+        skipping = False
         for packet in self._container.demux(self._stream):
+            # Frames nothing else references are not decoded at all on the way to the
+            # wanted ones (typically the B-frames): they cannot change any other frame.
+            skip = packet.pts is not None and packet.pts < self._skip_below
+            if skip != skipping:
+                ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+                skipping = skip
             yield from packet.decode()
 
     def _run_to(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None | object:
         """Decode forward to ``target``; None when aborted, _OVERSHOT when it was not met."""
         assert self._frames is not None
+        first_needed = max(keep_from, 0) if store else target
+        self._skip_below = int(self.index.pts[first_needed])
         while True:
             if abort is not None and abort():
                 return None
