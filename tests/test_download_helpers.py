@@ -105,7 +105,7 @@ class CheckpointServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def url(self, name: str) -> str:
@@ -136,36 +136,24 @@ _MADE: dict[str, Path] = {}
 def official_checkpoint(folder: Path, version: str = "2.1", size: str = "tiny") -> Path:
     """A random-weight checkpoint in the official format (``{"model": state_dict}``, float32).
 
-    Made once per test run (about 1.5 s and 156 MB for tiny) and shared by every test.
+    Made once per test run (about 2 s and 156 MB for tiny) and shared by every test.
     """
     key = f"{version}-{size}"
     if key not in _MADE:
-        import torch
-
-        from core.sam2.checkpoint import save_checkpoint
         from core.sam2.config import config_for
-        from core.sam2.model import Sam2Model
 
-        torch.manual_seed(0)
-        path = folder / f"random_{version}_{size}.pt"
-        save_checkpoint(Sam2Model(config_for(version, size)), path)
-        _MADE[key] = path
+        from .sam2_helpers import save_random_checkpoint
+
+        _MADE[key] = save_random_checkpoint(folder / f"random_{version}_{size}.pt", config_for(version, size))
     return _MADE[key]
 
 
 def custom_checkpoint(folder: Path) -> Path:
-    """A loadable checkpoint of a small custom test configuration (not an official model)."""
+    """A loadable checkpoint of the small custom test configuration (not an official model)."""
     if "custom" not in _MADE:
-        import torch
+        from .sam2_helpers import save_random_checkpoint
 
-        from core.sam2.checkpoint import save_checkpoint
-        from core.sam2.config import Sam2Config
-        from core.sam2.model import Sam2Model
-
-        torch.manual_seed(0)
-        path = folder / "custom_test_config.pt"
-        save_checkpoint(Sam2Model(Sam2Config.tiny_test()), path)
-        _MADE["custom"] = path
+        _MADE["custom"] = save_random_checkpoint(folder / "custom_test_config.pt")
     return _MADE["custom"]
 
 
