@@ -1,0 +1,5 @@
+"""The streaming video engine: ``VideoSession`` tracks objects through a video with SAM 2."""
+
+from core.video.session import VideoSession
+
+__all__ = ["VideoSession"]

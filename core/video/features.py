@@ -1,0 +1,56 @@
+"""A bounded LRU cache of per-frame image features, shared by every object of a session.
+
+The image encoder is the costly part of a click; keeping the features of the last few frames
+used (propagated, clicked, or shown: ``prefetch``) means a click on a recent frame goes straight
+to the heads. Features are batch 1; objects expand them.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable
+
+import numpy as np
+import torch
+
+from core.sam2.model import ImageFeatures, Sam2Model
+from core.video.preprocess import frame_to_input
+
+
+class FeatureCache:
+    """frame index -> ImageFeatures for at most ``capacity`` frames (least recently used evicted).
+
+    get_frame(i) returns frame i as (H, W, 3) uint8. ``encoder_runs`` counts image-encoder calls.
+    """
+
+    def __init__(self, model: Sam2Model, get_frame: Callable[[int], np.ndarray], capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"the feature cache must hold at least one frame, got {capacity}")
+        self._model = model
+        self._get_frame = get_frame
+        self.capacity = capacity
+        self._items: OrderedDict[int, ImageFeatures] = OrderedDict()
+        self.encoder_runs = 0
+
+    def __contains__(self, frame: int) -> bool:
+        return frame in self._items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, frame: int) -> ImageFeatures:
+        feats = self._items.get(frame)
+        if feats is not None:
+            self._items.move_to_end(frame)
+            return feats
+        image = frame_to_input(self._get_frame(frame), self._model.image_size).to(self._model.device)
+        with torch.inference_mode():
+            feats = self._model.encode_image(image)
+        self.encoder_runs += 1
+        self._items[frame] = feats
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return feats
+
+    def clear(self) -> None:
+        self._items.clear()

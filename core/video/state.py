@@ -1,0 +1,120 @@
+"""Per-object tracking state of a video session and the bounded memory bank.
+
+For every object the session keeps what SAM 2 reads to track it: the outputs of its
+conditioning frames (frames with its prompts) and of recent non-conditioning frames. Each
+output (:class:`MemoryEntry`) holds the frame's memory features (bfloat16, as the official
+predictor stores them), the low-resolution mask logits, the object pointer and object score.
+
+Unlike the official predictor, which keeps every frame's output forever, non-conditioning
+outputs are dropped once no tracking step can read them any more (:meth:`ObjectTrack.evict`):
+a frame's memory features are read by the next ``num_maskmem - 1`` frames in the direction of
+travel and its pointer by the next ``max_obj_ptrs - 1``. Outputs next to "anchors" (the
+object's conditioning frames and recent propagation starts) are kept as well, because a
+propagation starting there (backward after forward, or again after a new prompt) reads them.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import torch
+
+RECENT_STARTS = 4  # propagation start frames kept as anchors
+
+
+@dataclass
+class MemoryEntry:
+    """One object's output on one frame (batch dimension 1 everywhere).
+
+    maskmem: (1, mem_dim, h, w) bfloat16 memory features, None until encoded or once dropped.
+    pred_masks: (1, 1, 4h, 4w) float32 low-resolution logits (holes filled), None once dropped.
+    obj_ptr: (1, hidden_dim) float32. score: (1, 1) float32 object-presence logit.
+    iou: predicted IoU of the chosen mask.
+    """
+
+    maskmem: torch.Tensor | None
+    pred_masks: torch.Tensor | None
+    obj_ptr: torch.Tensor
+    score: torch.Tensor
+    iou: float
+
+
+@dataclass
+class PointInputs:
+    """SAM point prompts in model pixels: coords (1, P, 2) float32, labels (1, P) int32."""
+
+    coords: torch.Tensor
+    labels: torch.Tensor
+
+    @property
+    def count(self) -> int:
+        return int(self.labels.shape[1])
+
+
+@dataclass
+class ObjectTrack:
+    """Everything the session knows of one object.
+
+    points / masks: the user's prompts per frame (masks: (1, 1, S, S) float 0/1 at model size).
+    cond / non_cond: committed outputs (conditioning and not), insertion ordered like the
+    official dicts. temp_cond / temp_non_cond: outputs of prompts given since the last
+    propagation, whose memory is encoded when propagation starts.
+    tracked: frame -> tracked in reverse, for every frame this object has been tracked on.
+    """
+
+    obj_id: int
+    points: dict[int, PointInputs] = field(default_factory=dict)
+    masks: dict[int, torch.Tensor] = field(default_factory=dict)
+    cond: dict[int, MemoryEntry] = field(default_factory=dict)
+    non_cond: dict[int, MemoryEntry] = field(default_factory=dict)
+    temp_cond: dict[int, MemoryEntry] = field(default_factory=dict)
+    temp_non_cond: dict[int, MemoryEntry] = field(default_factory=dict)
+    tracked: dict[int, bool] = field(default_factory=dict)
+    starts: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_STARTS))
+
+    def prompted_frames(self) -> set[int]:
+        return set(self.points) | set(self.masks)
+
+    def latest_output(self, frame: int, is_cond: bool) -> MemoryEntry | None:
+        """The most recent output on ``frame``: pending prompt result first, then committed."""
+        temp = self.temp_cond if is_cond else self.temp_non_cond
+        out = temp.get(frame)
+        if out is None:
+            out = self.cond.get(frame)
+        if out is None:
+            out = self.non_cond.get(frame)
+        return out
+
+    def evict(self, position: int, reverse: bool, num_maskmem: int, max_ptrs: int) -> None:
+        """Drop non-conditioning outputs no future tracking step of this kind can read.
+
+        position: the frame just tracked; reverse: direction of travel. Memory features and
+        logits stay for frames within ``num_maskmem - 1`` behind ``position`` or around an
+        anchor, pointers within ``max_ptrs - 1``; everything else goes.
+        """
+        step = -1 if reverse else 1
+        anchors = list(self.cond) + list(self.starts)
+        mem_reach = max(num_maskmem - 1, 1)
+        ptr_reach = max(max_ptrs - 1, mem_reach)
+        for t in list(self.non_cond):
+            behind = (position - t) * step
+            near_anchor = min((abs(t - a) for a in anchors), default=None)
+            if 0 <= behind <= mem_reach or (near_anchor is not None and near_anchor <= mem_reach):
+                continue
+            if 0 <= behind <= ptr_reach or (near_anchor is not None and near_anchor <= ptr_reach):
+                entry = self.non_cond[t]
+                entry.maskmem = None
+                entry.pred_masks = None
+                continue
+            del self.non_cond[t]
+
+    def memory_bytes(self) -> int:
+        """Bytes of tensors held for this object (for tests and diagnostics)."""
+        total = 0
+        for store in (self.cond, self.non_cond, self.temp_cond, self.temp_non_cond):
+            for e in store.values():
+                for t in (e.maskmem, e.pred_masks, e.obj_ptr, e.score):
+                    if t is not None:
+                        total += t.numel() * t.element_size()
+        return total

@@ -1,0 +1,225 @@
+"""One SAM 2 tracking step for a batch of objects on one frame (the official ``track_step``).
+
+The steps, each a function of the model's modules: gather one object's memory tokens
+(conditioning frames, recent frames, object pointers with temporal encodings), condition the
+frame's features on them (memory attention, batched over objects with the same memory
+layout), run the SAM heads, and encode the result as a new memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from core.sam2.model import ImageFeatures, Sam2Model, SamHeadsOutput
+from core.video.state import MemoryEntry, ObjectTrack
+
+
+@dataclass
+class MemoryTokens:
+    """One object's memory for one frame, sequence first.
+
+    memory: (M, 1, mem_dim) float32 tokens (spatial memories of each frame, then pointer tokens);
+    pos: (M, 1, mem_dim) their position encodings; num_ptr_tokens: the trailing pointer tokens.
+    """
+
+    memory: Tensor
+    pos: Tensor
+    num_ptr_tokens: int
+
+    @property
+    def layout(self) -> tuple[int, int]:
+        """Objects with equal layouts can share one memory-attention call."""
+        return (int(self.memory.shape[0]), self.num_ptr_tokens)
+
+
+def sine_pe_1d(positions: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
+    """1-D sine/cosine encoding: positions (N,) float -> (N, dim), sines then cosines."""
+    half = dim // 2
+    dim_t = torch.arange(half, dtype=torch.float32, device=positions.device)
+    dim_t = temperature ** (2 * (dim_t // 2) / half)
+    pe = positions.unsqueeze(-1) / dim_t
+    return torch.cat([pe.sin(), pe.cos()], dim=-1)
+
+
+def gather_memory(
+    model: Sam2Model,
+    track: ObjectTrack,
+    frame: int,
+    reverse: bool,
+    num_frames: int,
+    maskmem_pos: Tensor,
+) -> MemoryTokens:
+    """The memory tokens SAM 2 reads for ``track`` on ``frame`` (not an initial conditioning frame).
+
+    Conditioning frames all (``max_cond_frames_in_attn`` = -1: no limit), then the last
+    ``num_maskmem - 1`` frames before ``frame`` in the direction of travel, then the object
+    pointers of past conditioning frames and of up to ``max_obj_ptrs - 1`` previous frames.
+    maskmem_pos: (1, mem_dim, h, w), the memory position encoding (the same for every frame).
+    """
+    cfg = model.config
+    device = model.device
+    num_maskmem = cfg.num_maskmem
+    if cfg.max_cond_frames_in_attn != -1 and len(track.cond) > cfg.max_cond_frames_in_attn:
+        raise NotImplementedError("max_cond_frames_in_attn is not supported")  # no official config uses it
+    if cfg.memory_temporal_stride_for_eval != 1:
+        raise NotImplementedError("memory_temporal_stride_for_eval != 1 is not supported")
+    pos_flat = maskmem_pos.flatten(2).permute(2, 0, 1)  # (hw, 1, mem_dim)
+    chunks: list[Tensor] = []
+    pos_chunks: list[Tensor] = []
+
+    def add(entry: MemoryEntry, t_pos: int) -> None:
+        assert entry.maskmem is not None
+        # stored in bfloat16, read back as float32 (the official code's promotion)
+        chunks.append(entry.maskmem.to(device, torch.float32).flatten(2).permute(2, 0, 1))
+        pos_chunks.append(pos_flat + model.maskmem_tpos_enc[num_maskmem - t_pos - 1])
+
+    for entry in track.cond.values():
+        add(entry, 0)
+    for t_pos in range(1, num_maskmem):
+        t_rel = num_maskmem - t_pos
+        prev = frame + t_rel if reverse else frame - t_rel
+        entry = track.non_cond.get(prev)
+        if entry is not None and entry.maskmem is not None:
+            add(entry, t_pos)
+
+    num_ptr_tokens = 0
+    if cfg.use_obj_ptrs_in_encoder:
+        max_ptrs = min(num_frames, cfg.max_obj_ptrs_in_encoder)
+        sign = -1 if reverse else 1
+        positions: list[int] = []
+        ptrs: list[Tensor] = []
+        for t, entry in track.cond.items():
+            if cfg.only_obj_ptrs_in_the_past_for_eval and not (t >= frame if reverse else t <= frame):
+                continue
+            positions.append((frame - t) * sign if cfg.use_signed_tpos_enc_to_obj_ptrs else abs(frame - t))
+            ptrs.append(entry.obj_ptr)
+        for t_diff in range(1, max_ptrs):
+            t = frame + t_diff if reverse else frame - t_diff
+            if t < 0 or t >= num_frames:
+                break
+            entry = track.non_cond.get(t)
+            if entry is not None:
+                positions.append(t_diff)
+                ptrs.append(entry.obj_ptr)
+        if ptrs:
+            obj_ptrs = torch.stack(ptrs, dim=0)  # (P, 1, C)
+            c, mem_dim = model.hidden_dim, model.mem_dim
+            if cfg.add_tpos_enc_to_obj_ptrs:
+                t_diff_max = max(max_ptrs - 1, 1)
+                tpos_dim = c if cfg.proj_tpos_enc_in_obj_ptrs else mem_dim
+                obj_pos = sine_pe_1d(torch.tensor(positions, device=device) / t_diff_max, tpos_dim)
+                obj_pos = model.obj_ptr_tpos_proj(obj_pos).unsqueeze(1)  # (P, 1, mem_dim)
+            else:
+                obj_pos = obj_ptrs.new_zeros(len(positions), 1, mem_dim)
+            if mem_dim < c:
+                # a pointer becomes c // mem_dim tokens
+                split = c // mem_dim
+                obj_ptrs = obj_ptrs.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
+                obj_pos = obj_pos.repeat_interleave(split, dim=0)
+            chunks.append(obj_ptrs)
+            pos_chunks.append(obj_pos)
+            num_ptr_tokens = int(obj_ptrs.shape[0])
+    return MemoryTokens(torch.cat(chunks, dim=0), torch.cat(pos_chunks, dim=0), num_ptr_tokens)
+
+
+def condition_on_memory(model: Sam2Model, feats: ImageFeatures, memories: list[MemoryTokens] | None, batch: int) -> Tensor:
+    """The frame's lowest-resolution features fused with each object's memory -> (B, C, h, w).
+
+    memories: one per object, all with the same layout; None for initial conditioning frames
+    (no memory: the learned no-memory embedding). feats: batch 1, shared by all objects.
+    """
+    cfg = model.config
+    x = feats.vision_feats[-1]  # (hw, 1, C)
+    h, w = feats.feat_sizes[-1]
+    c = model.hidden_dim
+    if cfg.num_maskmem == 0:
+        return x.permute(1, 2, 0).reshape(1, c, h, w).expand(batch, -1, -1, -1)
+    curr = x.expand(-1, batch, -1)
+    curr_pos = feats.vision_pos_embeds[-1].expand(-1, batch, -1)
+    if memories is None:
+        if cfg.directly_add_no_mem_embed:
+            fused = curr + model.no_mem_embed
+            return fused.permute(1, 2, 0).reshape(batch, c, h, w)
+        memory = model.no_mem_embed.expand(1, batch, model.mem_dim)
+        memory_pos = model.no_mem_pos_enc.expand(1, batch, model.mem_dim)
+        num_ptr_tokens = 0
+    else:
+        if len(memories) != batch or len({m.layout for m in memories}) != 1:
+            raise ValueError("one memory per object, all with the same layout")
+        memory = torch.cat([m.memory for m in memories], dim=1)
+        memory_pos = torch.cat([m.pos for m in memories], dim=1)
+        num_ptr_tokens = memories[0].num_ptr_tokens
+    fused = model.memory_attention(
+        curr=curr, curr_pos=curr_pos, memory=memory, memory_pos=memory_pos, num_obj_ptr_tokens=num_ptr_tokens
+    )
+    return fused.permute(1, 2, 0).reshape(batch, c, h, w)
+
+
+def high_res_for(feats: ImageFeatures, batch: int) -> list[Tensor] | None:
+    if feats.high_res_features is None:
+        return None
+    return [f.expand(batch, -1, -1, -1) for f in feats.high_res_features]
+
+
+def run_heads(
+    model: Sam2Model,
+    feats: ImageFeatures,
+    fused: Tensor,
+    points: tuple[Tensor, Tensor] | None,
+    prev_logits: Tensor | None,
+    multimask: bool,
+) -> SamHeadsOutput:
+    """SAM heads on memory-conditioned features; points ((B, P, 2), (B, P)) in model pixels."""
+    coords, labels = points if points is not None else (None, None)
+    return model.forward_sam_heads(
+        backbone_features=fused,
+        point_coords=coords,
+        point_labels=labels,
+        mask_inputs=prev_logits,
+        high_res_features=high_res_for(feats, fused.shape[0]),
+        multimask_output=multimask,
+    )
+
+
+def mask_as_output(model: Sam2Model, feats: ImageFeatures, mask_inputs: Tensor) -> SamHeadsOutput:
+    """A mask prompt (1, 1, S, S) 0/1 taken as the output (features not memory-conditioned)."""
+    return model.use_mask_as_output(feats.image_embed, high_res_for(feats, 1), mask_inputs)
+
+
+def chosen_iou(out: SamHeadsOutput) -> Tensor:
+    """(B,) predicted IoU of the mask each object's output uses (the best one under multimask)."""
+    return out.ious.max(dim=-1).values if out.ious.shape[-1] > 1 else out.ious[:, 0]
+
+
+def encode_memory(
+    model: Sam2Model,
+    feats: ImageFeatures,
+    high_res_masks: Tensor,
+    scores: Tensor,
+    binarize: bool,
+) -> tuple[Tensor, Tensor]:
+    """New memories (official ``_encode_new_memory``) for B objects on one frame.
+
+    high_res_masks: (B, 1, S, S) logits; scores: (B, 1) object-score logits; binarize: use the
+    thresholded mask (frames the user prompted, as the video predictor's builder sets) instead
+    of its sigmoid. Returns features (B, mem_dim, h, w) float32 and the position encoding
+    (1, mem_dim, h, w).
+    """
+    cfg = model.config
+    batch = high_res_masks.shape[0]
+    h, w = feats.feat_sizes[-1]
+    pix_feat = feats.vision_feats[-1].permute(1, 2, 0).reshape(1, model.hidden_dim, h, w).expand(batch, -1, -1, -1)
+    mask_for_mem = (high_res_masks > 0).float() if binarize else torch.sigmoid(high_res_masks)
+    if cfg.sigmoid_scale_for_mem_enc != 1.0:
+        mask_for_mem = mask_for_mem * cfg.sigmoid_scale_for_mem_enc
+    if cfg.sigmoid_bias_for_mem_enc != 0.0:
+        mask_for_mem = mask_for_mem + cfg.sigmoid_bias_for_mem_enc
+    enc = model.memory_encoder(pix_feat, mask_for_mem, skip_mask_sigmoid=True)
+    features = enc.vision_features
+    if model.no_obj_embed_spatial is not None:
+        absent = 1 - (scores > 0).float()
+        features = features + absent[..., None, None] * model.no_obj_embed_spatial[..., None, None]
+    return features, enc.vision_pos_enc[:1]

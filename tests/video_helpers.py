@@ -1,0 +1,59 @@
+"""Helpers for the video engine tests: an in-memory frame source and a small random session."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.types import Prompt, VideoInfo
+from tests.sam2_helpers import random_image, random_model, tiny_test_config
+
+
+class ListFrames:
+    """A FrameSource over a list of (H, W, 3) uint8 frames; counts ``get`` calls."""
+
+    def __init__(self, frames: list[np.ndarray], fps: float = 25.0) -> None:
+        self._frames = frames
+        h, w = frames[0].shape[:2]
+        self._info = VideoInfo(w, h, len(frames), fps)
+        self.gets = 0
+
+    @property
+    def info(self) -> VideoInfo:
+        return self._info
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def get(self, index: int) -> np.ndarray:
+        self.gets += 1
+        return self._frames[index]
+
+
+def moving_square_video(count: int, height: int = 48, width: int = 64, seed: int = 0) -> ListFrames:
+    """A textured background with a bright square moving right by one pixel per frame."""
+    base = random_image(height, width, seed)
+    frames = []
+    for i in range(count):
+        f = base.copy()
+        x = 8 + (i % (width - 24))
+        f[16:32, x : x + 16] = (250, 240, 30)
+        frames.append(f)
+    return ListFrames(frames)
+
+
+def click(frame: int, obj_id: int, x: float, y: float, positive: bool = True) -> Prompt:
+    return Prompt(frame, obj_id, np.array([[x, y]], np.float32), np.array([1 if positive else 0], np.int32))
+
+
+def box(frame: int, obj_id: int, x0: float, y0: float, x1: float, y1: float) -> Prompt:
+    return Prompt(frame, obj_id, box=np.array([x0, y0, x1, y1], np.float32))
+
+
+_MODELS: dict[int, object] = {}
+
+
+def small_model(image_size: int = 128):
+    """A cached random tiny-test model (built once per size per test run)."""
+    if image_size not in _MODELS:
+        _MODELS[image_size] = random_model(tiny_test_config(image_size), seed=1)
+    return _MODELS[image_size]
