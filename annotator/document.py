@@ -23,6 +23,11 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 )
 
 
+# Python objects behind one stored mask beyond its counts bytes: MaskEntry and Rle instances,
+# the bytes header, two dict slots and two boxed floats (measured with tracemalloc, CPython 3.10+).
+_ENTRY_OVERHEAD_BYTES = 400
+
+
 class MaskSource(str, Enum):
     """Where a mask came from."""
 
@@ -87,6 +92,9 @@ class AnnotationDocument:
         self.objects: dict[int, ObjectRecord] = {}
         self.masks: dict[int, dict[int, MaskEntry]] = {}
         self.prompts: dict[int, dict[int, Prompt]] = {}
+        # Dataset-level extras kept through import and export (JSON-able values), e.g. the
+        # SA-V video id, environment and split; see core.formats.model.Dataset.attributes.
+        self.metadata: dict[str, object] = {}
 
     # -- objects ---------------------------------------------------------------------------
     def next_object_id(self) -> int:
@@ -176,6 +184,18 @@ class AnnotationDocument:
         for obj_id in sorted(self.masks):
             for frame in sorted(self.masks[obj_id]):
                 yield obj_id, frame, self.masks[obj_id][frame]
+
+    def mask_count(self) -> int:
+        return sum(len(frames) for frames in self.masks.values())
+
+    def memory_estimate(self) -> int:
+        """Bytes the stored masks take in memory (RLE counts plus per-entry object overhead).
+
+        An estimate, checked against tracemalloc in tests: masks stay compressed, so 10 objects
+        on 10,000 frames of 1080p take tens of megabytes where decoded masks would take 20 GB.
+        """
+        counts = sum(len(entry.rle.counts) for frames in self.masks.values() for entry in frames.values())
+        return counts + self.mask_count() * _ENTRY_OVERHEAD_BYTES
 
     # -- prompts ---------------------------------------------------------------------------
     def prompt(self, obj_id: int, frame: int) -> Prompt | None:

@@ -1,0 +1,52 @@
+"""``masklet export PROJECT --format coco|ytvis|sav|davis|png --out PATH [--stride N] [--force]``.
+
+Writes a project as a dataset, exactly as the window's export dialog does: all or nothing
+(a temporary file or folder beside PATH, moved into place when complete). JSON formats write
+one file; ``davis`` and ``png`` write a folder. ``--stride N`` keeps every Nth frame
+(0, N, 2N, ...; SA-V's own data uses 4); the default is every frame.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from annotator.cli.args import CommandParser, parse, positive_int
+from annotator.cli.progress import TerminalBar
+from annotator.project import ProjectError, load_project
+from annotator.project_exchange import export_document
+from core.formats import FORMATS, FormatError
+
+PROG = "masklet export"
+
+
+def build_parser() -> CommandParser:
+    parser = CommandParser(prog=PROG, description="Write a Masklet project as a dataset.")
+    parser.add_argument("project", metavar="PROJECT", help="a .masklet project file")
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS),
+                        help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()))
+    parser.add_argument("--out", required=True, metavar="PATH",
+                        help="the JSON file (coco, ytvis, sav) or folder (davis, png) to write")
+    parser.add_argument("--stride", type=positive_int, default=1, metavar="N",
+                        help="export every Nth frame (default 1: every frame)")
+    parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = parse(build_parser(), argv)
+    if isinstance(args, int):
+        return args
+    try:
+        doc = load_project(Path(args.project)).document
+        bar = TerminalBar(sys.stderr, f"export {args.format}")
+        export_document(doc, args.format, Path(args.out), stride=args.stride, overwrite=args.force, progress=bar)
+    except (ProjectError, FormatError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"{PROG}: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{PROG}: wrote {args.out}", file=sys.stderr)
+    return 0
