@@ -86,12 +86,12 @@ def scan_index(path: Path, expected_frames: int = 0) -> PtsIndex:
         time_base = float(stream.time_base) if stream.time_base else 0.0
     finally:
         container.close()
-    if not pts_list:
-        raise FrameSourceError(f"{path}: the video stream has no frames")
     if expected_frames and len(pts_list) < expected_frames:
         raise FrameSourceError(
             f"{path}: truncated or damaged, only {len(pts_list)} of {expected_frames} frames are readable"
         )
+    if not pts_list:
+        raise FrameSourceError(f"{path}: the video stream has no frames")
     pts = np.array(sorted(pts_list), dtype=np.int64)
     if len(np.unique(pts)) != len(pts):
         raise FrameSourceError(f"{path}: several frames share one timestamp; cannot seek exactly")
