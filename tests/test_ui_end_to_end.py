@@ -1,0 +1,176 @@
+"""The real window, driven like a user, with the real engine and a small random SAM 2 model.
+
+Open a shared video from the menu, add two objects, click one and box the other, see both masks,
+propagate ten frames over a timeline range, cancel a second run midway and keep its frames,
+undo and redo, brush a correction, save, reopen and find everything, export COCO and reload it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QFileDialog
+
+from annotator.document import MaskSource
+from annotator.session_controller import ModelState
+from tests.ui_helpers import LEFT, overlay_alpha, present_checkpoint, settings_with_model, view_point
+from ui.main_window import MainWindow
+
+pytestmark = pytest.mark.gui
+
+
+def key(qtbot, window: MainWindow, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(window.canvas, k, mod)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path):
+    ckpt = present_checkpoint(tmp_path / "random.pt")
+    w = MainWindow(settings=settings_with_model(tmp_path, ckpt))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.canvas.setFocus()
+    yield w
+    w.session.undo_stack.setClean()  # let the window close without asking
+    w.close()
+
+
+def wait_model(qtbot, w: MainWindow) -> None:
+    qtbot.waitUntil(lambda: w.session.model_state is ModelState.READY, timeout=60000)
+
+
+def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow, shared_data: Path,
+                                                       tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w, s = window, window.session
+    video = str(shared_data / "videos" / "bedroom.mp4")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (video, ""))
+    w.actions["file.open_video"].trigger()
+    assert s.frame_count() == 200 and w.canvas.image_size == (960, 540)
+    assert w.windowTitle().startswith("bedroom.mp4")
+    wait_model(qtbot, w)
+
+    # two objects; the first gets a click, the second a box
+    key(qtbot, w, Qt.Key.Key_N)
+    key(qtbot, w, Qt.Key.Key_N)
+    assert [r.obj_id for r in s.model.objects()] == [1, 2] and s.current_obj == 2
+    key(qtbot, w, Qt.Key.Key_PageUp)
+    assert s.current_obj == 1
+    key(qtbot, w, Qt.Key.Key_C)
+    qtbot.mouseClick(w.canvas.viewport(), LEFT, pos=view_point(w, 300, 200))
+    qtbot.waitUntil(lambda: s.model.mask(1, 0) is not None, timeout=30000)
+    assert w.canvas.marker_count() == 1
+    key(qtbot, w, Qt.Key.Key_PageDown)
+    key(qtbot, w, Qt.Key.Key_B)
+    qtbot.mousePress(w.canvas.viewport(), LEFT, pos=view_point(w, 500, 100))
+    qtbot.mouseMove(w.canvas.viewport(), view_point(w, 650, 250))
+    qtbot.mouseRelease(w.canvas.viewport(), LEFT, pos=view_point(w, 800, 400))
+    qtbot.waitUntil(lambda: s.model.mask(2, 0) is not None, timeout=30000)
+    assert np.allclose(s.model.prompt(2, 0).box, [500, 100, 800, 400], atol=2)
+    assert s.model.mask(1, 0).source is MaskSource.PROMPTED and s.model.mask(2, 0).rle.area > 0
+
+    # both masks on the canvas: solo each object and find exactly its pixels in the overlay
+    for obj_id in (1, 2):
+        s.select_object(obj_id)
+        key(qtbot, w, Qt.Key.Key_S)
+        assert np.array_equal(overlay_alpha(w) > 0, s.model.mask_array(1 if obj_id == 1 else 2, 0))
+        key(qtbot, w, Qt.Key.Key_S)
+
+    # propagate frames 0..9 over a range selected on the timeline
+    tl = w.timeline
+    y = tl.height() - 5
+    qtbot.mousePress(tl, LEFT, Qt.KeyboardModifier.ShiftModifier, QPoint(int(tl.x_of(0.5)), y))
+    qtbot.mouseMove(tl, QPoint(int(tl.x_of(5.5)), y))
+    qtbot.mouseRelease(tl, LEFT, Qt.KeyboardModifier.ShiftModifier, QPoint(int(tl.x_of(9.5)), y))
+    qtbot.mouseMove(tl, QPoint(int(tl.x_of(9.5)), y))
+    assert tl.selection is not None and tl.selection[0] == 0
+    tl.selection = (0, 9)  # the release position is where the drag ended; pin the range exactly
+    with qtbot.waitSignal(s.runFinished, timeout=120000) as finished:
+        key(qtbot, w, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert finished.args == [False, 10]
+    for frame in range(10):
+        assert s.model.mask(1, frame) is not None and s.model.mask(2, frame) is not None
+    assert s.model.mask(1, 9).source is MaskSource.PROPAGATED and s.model.mask(1, 10) is None
+    assert tl.lanes[1].states[:10].all() and not tl.lanes[1].states[10:].any()
+    steps_after_first_run = s.undo_stack.count()
+
+    # a second run forward from frame 9, cancelled from the status bar after a few frames
+    s.set_frame(9)
+    seen: list[int] = []
+    s.worker.worker.frameDone.connect(lambda run, result: seen.append(result.frame))
+    key(qtbot, w, Qt.Key.Key_Right, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(seen) >= 3, timeout=60000)
+    with qtbot.waitSignal(s.runFinished, timeout=60000) as finished:
+        qtbot.mouseClick(w.progress.cancel_button, LEFT)
+    cancelled, kept = finished.args
+    assert cancelled and 3 <= kept < 191
+    last = 9 + kept - 1
+    assert s.model.mask(1, last) is not None and s.model.mask(1, last + 1) is None
+    assert not w.progress.isVisible()
+
+    # undo takes the cancelled run back as one step, redo restores it
+    assert s.undo_stack.count() == steps_after_first_run + 1
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert s.model.mask(1, last) is None and s.model.mask(1, 9) is not None
+    key(qtbot, w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert s.model.mask(1, last) is not None
+
+    # brush a correction on frame 5: one stroke, one undo step, an edited mask
+    s.set_frame(5)
+    s.select_object(1)
+    key(qtbot, w, Qt.Key.Key_D)
+    before = s.model.mask_array(1, 5)
+    count = s.undo_stack.count()
+    vp = w.canvas.viewport()
+    qtbot.mousePress(vp, LEFT, pos=view_point(w, 100, 450))
+    for x in range(110, 260, 10):
+        qtbot.mouseMove(vp, view_point(w, x, 450))
+    qtbot.mouseRelease(vp, LEFT, pos=view_point(w, 260, 450))
+    after = s.model.mask_array(1, 5)
+    assert s.undo_stack.count() == count + 1
+    assert s.model.mask(1, 5).source is MaskSource.EDITED
+    assert after[450, 100:260].all() and (after & ~before).sum() > 0
+    assert w.isWindowModified()
+
+    # save (Save As on a new project), the title loses its mark
+    project = tmp_path / "bedroom.masklet"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
+    key(qtbot, w, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert project.is_file() and not w.isWindowModified() and "bedroom.masklet" in w.windowTitle()
+
+    # reopen in a fresh window: every mask, prompt and object is back
+    (tmp_path / "other").mkdir()
+    other = MainWindow(settings=settings_with_model(tmp_path / "other", None), load_model=False)
+    qtbot.addWidget(other)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(project), ""))
+    other.actions["file.open_project"].trigger()
+    doc, back = s.model.document, other.session.model.document
+    assert back.objects == doc.objects
+    assert {(o, f): e for o, f, e in back.iter_masks()} == {(o, f): e for o, f, e in doc.iter_masks()}
+    assert np.array_equal(back.prompt(1, 0).points, doc.prompt(1, 0).points)
+    assert other.timeline.lanes[1].states[5] == 5  # LaneState.EDITED
+    other.close()
+
+    # export COCO through the dialog and read it back with pycocotools
+    from pycocotools.coco import COCO
+    from pycocotools import mask as mask_utils
+    from ui.export_dialog import ExportDialog
+
+    out = tmp_path / "coco.json"
+    dialog = ExportDialog(s.model.document, str(tmp_path), w)
+    qtbot.addWidget(dialog)
+    dialog.set_format("coco")
+    dialog.path.setText(str(out))
+    with qtbot.waitSignal(dialog.accepted, timeout=60000):
+        qtbot.mouseClick(dialog.buttons.button(dialog.buttons.StandardButton.Ok), LEFT)
+    coco = COCO(str(out))
+    anns = coco.loadAnns(coco.getAnnIds())
+    present = [(o, f, e) for o, f, e in doc.iter_masks() if e.rle.area > 0]
+    assert len(anns) == len(present)
+    ones = [mask_utils.decode(a["segmentation"]).astype(bool) for a in anns if a["track_id"] == 1]
+    assert len(ones) == sum(1 for o, _, _ in present if o == 1)
+    assert any(np.array_equal(m, after) for m in ones)  # the brushed frame, pixel for pixel

@@ -1,0 +1,138 @@
+"""The objects panel: the document's objects with colour, name, category and visibility.
+
+Add (at any time, also mid-video after a propagation), rename and set the category in place,
+change the colour, delete, hide, solo, lock or unlock the current frame. Every change that
+touches the annotation goes through the session (undoable); hide and solo only change the view.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QColorDialog, QHeaderView, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget,
+)
+
+from annotator.session_controller import SessionController
+from ui.overlay import OverlayStyle
+
+COL_NAME, COL_CATEGORY, COL_SHOWN, COL_FRAMES = range(4)
+
+
+def swatch(color: tuple[int, int, int], size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(*color))
+    return QIcon(pixmap)
+
+
+class ObjectsPanel(QWidget):
+    """Signal: colorRequested(obj_id) is not needed by others; the panel asks the session itself."""
+
+    selectionChanged = Signal(int)
+
+    def __init__(self, session: SessionController, style: OverlayStyle, actions: dict[str, QAction],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("objectsPanel")
+        self.session, self.style = session, style
+        bar = QToolBar()
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for name in ("object.add", "object.delete", "object.color", "object.hide", "object.solo", "object.lock"):
+            bar.addAction(actions[name])
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["Object", "Category", "Shown", "Frames"])
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(COL_NAME, QHeaderView.ResizeMode.Stretch)
+        for col in (COL_CATEGORY, COL_SHOWN, COL_FRAMES):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(bar)
+        layout.addWidget(self.table)
+        self._updating = False
+        self.table.itemChanged.connect(self._item_changed)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        model = session.model
+        model.objectsChanged.connect(self.rebuild)
+        model.documentReset.connect(self.rebuild)
+        model.masksChanged.connect(lambda obj_id, frames: self._update_counts())
+        session.currentObjectChanged.connect(self._select_row)
+        style.changed.connect(self.rebuild)
+
+    def rebuild(self) -> None:
+        self._updating = True
+        try:
+            records = self.session.model.objects()
+            self.table.setRowCount(len(records))
+            for row, record in enumerate(records):
+                name = QTableWidgetItem(swatch(record.color), record.name)
+                name.setData(Qt.ItemDataRole.UserRole, record.obj_id)
+                name.setToolTip(f"id {record.obj_id}")
+                self.table.setItem(row, COL_NAME, name)
+                self.table.setItem(row, COL_CATEGORY, QTableWidgetItem(record.category))
+                shown = QTableWidgetItem()
+                shown.setFlags(Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                shown.setCheckState(Qt.CheckState.Unchecked if record.obj_id in self.style.hidden else Qt.CheckState.Checked)
+                if self.style.solo == record.obj_id:
+                    shown.setText("solo")
+                self.table.setItem(row, COL_SHOWN, shown)
+                frames = QTableWidgetItem()
+                frames.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+                self.table.setItem(row, COL_FRAMES, frames)
+            self._update_counts()
+        finally:
+            self._updating = False
+        self._select_row(self.session.current_obj or 0)
+
+    def _update_counts(self) -> None:
+        masks = self.session.model.document.masks
+        was, self._updating = self._updating, True
+        for row in range(self.table.rowCount()):
+            obj_id = self.obj_id_at(row)
+            item = self.table.item(row, COL_FRAMES)
+            if item is not None:
+                item.setText(str(len(masks.get(obj_id, {}))))
+        self._updating = was
+
+    def obj_id_at(self, row: int) -> int:
+        item = self.table.item(row, COL_NAME)
+        return int(item.data(Qt.ItemDataRole.UserRole)) if item is not None else 0
+
+    def _select_row(self, obj_id: int) -> None:
+        for row in range(self.table.rowCount()):
+            if self.obj_id_at(row) == obj_id:
+                if self.table.currentRow() != row:
+                    self.table.selectRow(row)
+                return
+
+    def _selection_changed(self) -> None:
+        rows = {i.row() for i in self.table.selectedIndexes()}
+        if rows and not self._updating:
+            obj_id = self.obj_id_at(min(rows))
+            if obj_id != self.session.current_obj:
+                self.session.select_object(obj_id)
+            self.selectionChanged.emit(obj_id)
+
+    def _item_changed(self, item: QTableWidgetItem) -> None:
+        if self._updating:
+            return
+        obj_id = self.obj_id_at(item.row())
+        if item.column() == COL_NAME and item.text().strip():
+            self.session.edit_object(obj_id, name=item.text().strip())
+        elif item.column() == COL_CATEGORY and item.text().strip():
+            self.session.edit_object(obj_id, category=item.text().strip())
+        elif item.column() == COL_SHOWN:
+            self.style.set_hidden(obj_id, item.checkState() != Qt.CheckState.Checked)
+
+    def choose_color(self) -> None:
+        obj_id = self.session.current_obj
+        if obj_id is None:
+            return
+        current = QColor(*self.session.model.object(obj_id).color)
+        color = QColorDialog.getColor(current, self, "Object colour")
+        if color.isValid():
+            self.session.edit_object(obj_id, color=(color.red(), color.green(), color.blue()))

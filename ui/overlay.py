@@ -1,0 +1,137 @@
+"""What the canvas shows on top of the frame: masks in object colours with an outline, and prompt markers.
+
+``compose_overlay`` is plain numpy (tested without a window); ``OverlayPresenter`` keeps the
+canvas in step with the session: a new frame, changed masks, a click awaiting its mask, a
+stroke being painted, hidden or soloed objects, the opacity.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from annotator.session_controller import SessionController
+from ui.canvas import Canvas, Marker
+
+
+def outline_of(mask: np.ndarray, width: int = 2) -> np.ndarray:
+    """The inner border of a (H, W) bool mask, ``width`` pixels thick, as (H, W) bool."""
+    m = mask.astype(np.uint8)
+    kernel = np.ones((2 * width - 1, 2 * width - 1), np.uint8)
+    return (m - cv2.erode(m, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)).astype(bool)
+
+
+def compose_overlay(
+    masks: list[tuple[np.ndarray, tuple[int, int, int]]], height: int, width: int, opacity: float, outline: bool = True,
+) -> np.ndarray:
+    """Paint masks in order (later on top) into an (H, W, 4) uint8 RGBA image.
+
+    masks: ((H, W) bool, (r, g, b)) pairs; opacity: fill alpha 0..1; outlines are opaque.
+    """
+    out = np.zeros((height, width, 4), np.uint8)
+    fill_alpha = int(round(np.clip(opacity, 0.0, 1.0) * 255))
+    for mask, color in masks:
+        if mask.shape != (height, width):
+            continue
+        out[mask] = (*color, fill_alpha)
+        if outline:
+            out[outline_of(mask)] = (*color, 255)
+    return out
+
+
+class OverlayStyle(QObject):
+    """How masks are drawn: opacity, outline, hidden objects, a soloed object. Signal changed()."""
+
+    changed = Signal()
+
+    def __init__(self, opacity: float = 0.45, outline: bool = True, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.opacity, self.outline = opacity, outline
+        self.hidden: set[int] = set()
+        self.solo: int | None = None
+        self.masks_visible = True
+
+    def visible(self, obj_id: int) -> bool:
+        if not self.masks_visible:
+            return False
+        return obj_id == self.solo if self.solo is not None else obj_id not in self.hidden
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = float(np.clip(opacity, 0.0, 1.0))
+        self.changed.emit()
+
+    def set_hidden(self, obj_id: int, hidden: bool) -> None:
+        (self.hidden.add if hidden else self.hidden.discard)(obj_id)
+        self.changed.emit()
+
+    def toggle_solo(self, obj_id: int) -> None:
+        self.solo = None if self.solo == obj_id else obj_id
+        self.changed.emit()
+
+    def toggle_masks(self) -> None:
+        self.masks_visible = not self.masks_visible
+        self.changed.emit()
+
+
+class OverlayPresenter(QObject):
+    """Redraws the canvas overlay and markers when the frame, the masks or the style change."""
+
+    def __init__(self, session: SessionController, canvas: Canvas, style: OverlayStyle, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.canvas, self.style = session, canvas, style
+        self._override: tuple[int, np.ndarray] | None = None  # a stroke in progress
+        model = session.model
+        session.frameChanged.connect(self._on_frame)
+        session.videoChanged.connect(self.refresh)
+        session.pendingChanged.connect(self.refresh_markers)
+        model.masksChanged.connect(self._on_masks)
+        model.promptsChanged.connect(lambda obj_id, frame: self.refresh_markers())
+        model.objectsChanged.connect(self.refresh)
+        model.documentReset.connect(self.refresh)
+        style.changed.connect(self.refresh)
+
+    def _on_frame(self, frame: int) -> None:
+        self.canvas.set_image(self.session.image(frame))
+        self.refresh()
+
+    def _on_masks(self, obj_id: int, frames: frozenset) -> None:
+        if self.session.frame in frames:
+            self.refresh_overlay()
+
+    def set_override(self, obj_id: int, mask: np.ndarray | None) -> None:
+        """Show ``mask`` for ``obj_id`` instead of its stored one (a stroke being painted), or stop."""
+        self._override = None if mask is None else (obj_id, mask)
+        self.refresh_overlay()
+
+    def refresh(self) -> None:
+        self.refresh_overlay()
+        self.refresh_markers()
+
+    def refresh_overlay(self) -> None:
+        video = self.session.video
+        if video is None or self.session.frames is None:
+            self.canvas.set_overlay(None)
+            return
+        frame, model = self.session.frame, self.session.model
+        layers: list[tuple[np.ndarray, tuple[int, int, int]]] = []
+        for record in model.objects():
+            if not self.style.visible(record.obj_id):
+                continue
+            if self._override is not None and self._override[0] == record.obj_id:
+                mask = self._override[1]
+            else:
+                mask = model.mask_array(record.obj_id, frame)
+            if mask is not None:
+                layers.append((mask, record.color))
+        self.canvas.set_overlay(compose_overlay(layers, video.height, video.width, self.style.opacity, self.style.outline))
+
+    def refresh_markers(self) -> None:
+        markers: list[Marker] = []
+        if self.session.video is not None:
+            for record in self.session.model.objects():
+                prompt = self.session.shown_prompt(record.obj_id, self.session.frame)
+                if prompt is None or not self.style.visible(record.obj_id):
+                    continue
+                markers += [Marker(float(x), float(y), bool(lab)) for (x, y), lab in zip(prompt.points, prompt.labels)]
+        self.canvas.set_markers(markers)

@@ -1,0 +1,105 @@
+"""Propagation controls: forward, backward, both ways or over the timeline's range, for the selected
+object or all of them; and the status-bar progress (bar, rate, time left, Cancel).
+
+Results stream onto the canvas: while a run goes, the view follows the newest finished frame.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from annotator.session_controller import SessionController
+from annotator.session_run import RunProgress
+from core.types import Direction, FrameResult
+from ui.timeline import Timeline
+
+
+class ProgressWidget(QWidget):
+    """Lives in the status bar; visible only while a propagation runs."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("propagationProgress")
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(True)
+        self.label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.cancel_button)
+        self.hide()
+
+    def start(self) -> None:
+        self.bar.setRange(0, 0)  # busy until the first report gives a total
+        self.label.setText("Propagating…")
+        self.cancel_button.setEnabled(True)
+        self.show()
+
+    def report(self, progress: RunProgress) -> None:
+        self.bar.setRange(0, max(1, progress.total))
+        self.bar.setValue(min(progress.done, progress.total))
+        self.label.setText(progress.text())
+
+    def stop(self) -> None:
+        self.hide()
+
+
+class PropagationControls(QObject):
+    """Wires the propagate actions to the session; ``follow``: show each frame as it finishes."""
+
+    def __init__(self, session: SessionController, actions: dict[str, QAction], timeline: Timeline,
+                 progress: ProgressWidget, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.session, self.actions, self.timeline, self.progress = session, actions, timeline, progress
+        self.follow = True
+        actions["track.forward"].triggered.connect(lambda: self.propagate(Direction.FORWARD))
+        actions["track.backward"].triggered.connect(lambda: self.propagate(Direction.BACKWARD))
+        actions["track.both"].triggered.connect(lambda: self.propagate(Direction.BOTH))
+        actions["track.range"].triggered.connect(lambda: self.propagate(Direction.FORWARD, use_range=True))
+        actions["track.cancel"].triggered.connect(session.cancel_run)
+        actions["track.all_objects"].setChecked(True)
+        progress.cancel_button.clicked.connect(self.cancel)
+        session.runStarted.connect(self._started)
+        session.runProgress.connect(progress.report)
+        session.runFinished.connect(self._finished)
+        session.worker.worker.frameDone.connect(self._frame_done)
+        timeline.rangeChanged.connect(lambda a, b: self._enable(session.run is None))
+        self._enable(True)
+
+    def propagate(self, direction: Direction, use_range: bool = False) -> int | None:
+        objects = None if self.actions["track.all_objects"].isChecked() else (
+            [self.session.current_obj] if self.session.current_obj is not None else [])
+        frame_range = self.timeline.selection if use_range else None
+        if use_range and frame_range is None:
+            self.session.message.emit("Select a frame range first: Shift+drag on the timeline.")
+            return None
+        return self.session.propagate(direction, objects, frame_range)
+
+    def cancel(self) -> None:
+        self.progress.cancel_button.setEnabled(False)
+        self.progress.label.setText("Cancelling…")
+        self.session.cancel_run()
+
+    def _started(self, run_id: int) -> None:
+        self.progress.start()
+        self._enable(False)
+
+    def _finished(self, cancelled: bool, frames: int) -> None:
+        self.progress.stop()
+        self._enable(True)
+
+    def _frame_done(self, run_id: int, result: FrameResult) -> None:
+        run = self.session.run
+        if self.follow and run is not None and run.run_id == run_id and result.frame != self.session.frame:
+            self.session.set_frame(result.frame)
+
+    def _enable(self, idle: bool) -> None:
+        for name in ("track.forward", "track.backward", "track.both"):
+            self.actions[name].setEnabled(idle)
+        self.actions["track.range"].setEnabled(idle and self.timeline.selection is not None)
+        self.actions["track.cancel"].setEnabled(not idle)
