@@ -24,7 +24,8 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
 
 
 # Python objects behind one stored mask beyond its counts bytes: MaskEntry and Rle instances,
-# the bytes header, two dict slots and two boxed floats (measured with tracemalloc, CPython 3.10+).
+# the bytes header, a dict slot and two boxed floats: tracemalloc measures about 300-350 bytes
+# (tests/test_document_memory.py); 400 keeps the estimate on the safe side.
 _ENTRY_OVERHEAD_BYTES = 400
 
 
