@@ -19,8 +19,9 @@ from typing import Callable
 from PySide6.QtCore import QObject, QSettings, QThread, Signal
 
 from core.models.catalogue import CheckpointEntry, default_entry
-from core.models.download import DownloadCancelled, DownloadProgress, download_entry
+from core.models.download import DownloadCancelled, download_entry
 from core.models.paths import checkpoint_path
+from core.models.progress import DownloadProgress
 from core.models.runtime import ModelSelection, selection_from_strings
 
 Inspector = Callable[[Path], object]

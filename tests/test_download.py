@@ -15,12 +15,12 @@ from core.models.catalogue import default_entry, find
 from core.models.download import (
     DownloadCancelled,
     DownloadError,
-    DownloadProgress,
     download_entry,
     download_file,
     source_for,
 )
 from core.models.paths import checkpoint_path, checkpoints_dir, partial_path
+from core.models.progress import DownloadProgress
 from core.models.verify import CheckpointFacts, verifier_for
 
 from .test_download_helpers import (  # noqa: F401 - fixtures

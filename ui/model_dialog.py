@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from annotator.model_store import BackgroundJob, ModelSettings, download_job, inspect_job
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
-from core.models.download import DownloadProgress, format_bytes
+from core.models.progress import DownloadProgress, format_bytes
 from core.models.paths import checkpoint_path, partial_path
 from core.models.runtime import (
     DEVICE_LABELS,

@@ -12,8 +12,9 @@ import time
 from typing import Sequence, TextIO
 
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, UnknownModelError, find
-from core.models.download import DownloadCancelled, DownloadError, DownloadProgress, download_entry, format_bytes
+from core.models.download import DownloadCancelled, DownloadError, download_entry
 from core.models.paths import checkpoint_path, checkpoints_dir, partial_path
+from core.models.progress import DownloadProgress, format_bytes
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,8 +19,6 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections import deque
-from dataclasses import dataclass
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
 from typing import Callable
@@ -29,42 +27,11 @@ from urllib.parse import urlsplit
 from core import __version__
 from core.models.catalogue import CheckpointEntry
 from core.models.paths import checkpoint_path, partial_path
+from core.models.progress import Meter, ProgressSink, format_bytes
 from core.types import CancelCheck
 
 Verifier = Callable[[Path], object]
 """Raises (any exception, with a clear message) when the file at the path is not usable."""
-
-
-@dataclass(frozen=True)
-class DownloadProgress:
-    """One progress report.
-
-    done: bytes in the file so far (resumed bytes included); total: bytes of the whole file,
-    None while the server has not said; rate: bytes per second over the last few seconds;
-    eta: seconds left at that rate, None when unknown.
-    """
-
-    done: int
-    total: int | None
-    rate: float
-    eta: float | None
-
-    @property
-    def fraction(self) -> float | None:
-        return self.done / self.total if self.total else None
-
-    @property
-    def message(self) -> str:
-        """``12.3 MB of 156.0 MB, 4.5 MB/s, 25 s left``"""
-        parts = [f"{format_bytes(self.done)} of {format_bytes(self.total)}" if self.total else format_bytes(self.done)]
-        if self.rate > 0:
-            parts.append(f"{format_bytes(int(self.rate))}/s")
-        if self.eta is not None:
-            parts.append(f"{format_duration(self.eta)} left")
-        return ", ".join(parts)
-
-
-ProgressSink = Callable[[DownloadProgress], None]
 
 
 class DownloadError(Exception):
@@ -77,28 +44,6 @@ class DownloadCancelled(Exception):
 
 class _Interrupted(Exception):
     """The connection broke mid-body; worth resuming."""
-
-
-def format_bytes(count: int | None) -> str:
-    """Bytes in decimal units, as download sizes are usually shown: ``156.0 MB``."""
-    if count is None:
-        return "?"
-    value = float(count)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"  # pragma: no cover - the loop always returns
-
-
-def format_duration(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``, ``1 h 02 min``."""
-    s = int(round(seconds))
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {(s % 3600) // 60:02d} min"
 
 
 def source_for(entry: CheckpointEntry, url: str | None = None) -> tuple[str, int | None]:
@@ -160,7 +105,7 @@ def download_file(
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     part = partial_path(target)
-    meter = _Meter(on_progress)
+    meter = Meter(on_progress)
     failures = 0
     while True:
         _check_cancel(cancel)
@@ -191,7 +136,7 @@ def _meta_path(part: Path) -> Path:
 
 
 def _fetch(
-    url: str, part: Path, expected: int | None, meter: _Meter, cancel: CancelCheck | None, timeout: float, chunk: int
+    url: str, part: Path, expected: int | None, meter: Meter, cancel: CancelCheck | None, timeout: float, chunk: int
 ) -> int:
     """One request: append to ``part`` from where it stops. Returns the file's total bytes."""
     offset = part.stat().st_size if part.exists() else 0
@@ -333,45 +278,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(inner, ConnectionResetError):
         return "connection reset"
     return _first_line(inner)
-
-
-class _Meter:
-    """Turns byte counts into throttled DownloadProgress reports (at most ten a second)."""
-
-    WINDOW_S = 3.0
-    INTERVAL_S = 0.1
-
-    def __init__(self, sink: ProgressSink | None) -> None:
-        self.sink = sink
-        self.total: int | None = None
-        self.samples: deque[tuple[float, int]] = deque()
-        self.last_report = 0.0
-
-    def start(self, done: int, total: int | None) -> None:
-        self.total = total
-        self.samples.clear()
-        self.samples.append((time.monotonic(), done))
-        self._report(done, force=True)
-
-    def update(self, done: int) -> None:
-        now = time.monotonic()
-        self.samples.append((now, done))
-        while len(self.samples) > 2 and now - self.samples[0][0] > self.WINDOW_S:
-            self.samples.popleft()
-        self._report(done)
-
-    def finish(self, total: int) -> None:
-        self.total = total
-        self._report(total, force=True)
-
-    def _report(self, done: int, force: bool = False) -> None:
-        now = time.monotonic()
-        if self.sink is None or (not force and now - self.last_report < self.INTERVAL_S):
-            return
-        self.last_report = now
-        rate = 0.0
-        if len(self.samples) > 1:
-            (t0, b0), (t1, b1) = self.samples[0], self.samples[-1]
-            rate = (b1 - b0) / (t1 - t0) if t1 > t0 else 0.0
-        eta = (self.total - done) / rate if self.total is not None and rate > 0 else None
-        self.sink(DownloadProgress(done=done, total=self.total, rate=rate, eta=eta))

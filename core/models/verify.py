@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.models.catalogue import CATALOGUE, CheckpointEntry
-from core.models.download import Verifier, format_bytes
+from core.models.download import Verifier
+from core.models.progress import format_bytes
 
 
 class CheckpointRejected(ValueError):
