@@ -76,6 +76,8 @@ class ModelDialog(QDialog):
         intro.setWordWrap(True)
         self.table = QTableWidget(len(CATALOGUE), len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        for column, tip in ((1, "Official figure: frames per second on an NVIDIA A100"), (2, "Official figure: J&F on the SA-V test set")):
+            self.table.horizontalHeaderItem(column).setToolTip(tip)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -84,7 +86,7 @@ class ModelDialog(QDialog):
         self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Best for"), QHeaderView.ResizeMode.Stretch)
         for row, entry in enumerate(CATALOGUE):
             title = entry.title + (" (recommended)" if entry.name == DEFAULT_NAME else "")
-            cells = (title, f"{entry.speed_fps:g}", f"{entry.sav_jf:g}", format_bytes(entry.size_bytes), entry.purpose, "")
+            cells = (title, f"{entry.speed_fps:.1f}", f"{entry.sav_jf:.1f}", format_bytes(entry.size_bytes), entry.purpose, "")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(entry.file_name if column == 0 else text)
