@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.frames import FrameSourceError, open_frames
+from tests.test_frames_synthetic import write_video
 
 
 def one_line(err: pytest.ExceptionInfo[FrameSourceError], path: Path) -> str:
@@ -27,16 +28,33 @@ def test_garbage_bytes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "name,keep,says",
     [
-        ("01_dog.mp4", 0.6, "truncated or damaged, frame data breaks off at frame 180 of 289"),
-        ("01_dog.mp4", 0.003, "truncated or damaged, only 0 of 289 frames are readable"),  # cut inside the index
+        ("01_dog.mp4", 0.6, "truncated or damaged, the file has 1043382 bytes but its frames run to byte"),
+        ("01_dog.mp4", 0.003, "truncated or damaged, the file has 5216 bytes"),  # cut inside the sample table
         ("05_default_juggle.mp4", 0.999, "truncated or damaged"),  # only the last frame is short
-        ("bedroom.mp4", 0.6, "not a readable video"),  # its index (moov) sits at the end: gone
+        ("bedroom.mp4", 0.6, "not a readable video"),  # its sample table (moov) sits at the end: gone
     ],
 )
 def test_truncated_copy_of_a_shared_video(shared_data: Path, tmp_path: Path, name: str, keep: float, says: str) -> None:
     data = (shared_data / "videos" / name).read_bytes()
     path = tmp_path / f"cut_{name}"
     path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(FrameSourceError) as err:
+        open_frames(path)
+    assert says in one_line(err, path)
+
+
+@pytest.mark.parametrize("name,codec,says", [
+    ("cut.mkv", "libx264", "its frames cover"),  # no frame count in the file: its duration tells
+    ("cut.webm", "libvpx-vp9", "its frames cover"),
+    ("cut.avi", "mpeg4", "frame data breaks off at frame"),
+])
+def test_truncated_containers_without_a_sample_table(tmp_path: Path, name: str, codec: str, says: str) -> None:
+    whole = write_video(tmp_path / f"whole{Path(name).suffix}", 60, codec=codec)
+    with open_frames(whole) as src:
+        assert len(src) == 60
+    data = whole.read_bytes()
+    path = tmp_path / name
+    path.write_bytes(data[: int(len(data) * 0.6)])
     with pytest.raises(FrameSourceError) as err:
         open_frames(path)
     assert says in one_line(err, path)

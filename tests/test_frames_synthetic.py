@@ -10,7 +10,7 @@ import av
 import numpy as np
 import pytest
 
-from core.frames import VideoFrames, open_frames
+from core.frames import FrameSourceError, VideoFrames, open_frames
 from core.frames.colour import frame_to_rgb
 
 
@@ -72,6 +72,30 @@ def test_every_frame_exact_in_random_order(tmp_path: Path, name: str, codec: str
         got = src.get(30).astype(np.int16)
         errors = [np.abs(got - synthetic_frame(j, 96, 64).astype(np.int16)).mean() for j in (29, 30, 31)]
         assert int(np.argmin(errors)) == 1
+
+
+def test_frames_are_served_while_the_index_is_still_being_built(tmp_path: Path) -> None:
+    path = write_video(tmp_path / "long.mp4", 3000, width=32, height=32, gop=50)
+    with av.open(str(path)) as container:
+        ref = {i: frame_to_rgb(f) for i, f in enumerate(container.decode(video=0)) if i in (0, 1, 2999, 1234, 1235)}
+    src = open_frames(path, cache_mb=8)
+    try:
+        assert isinstance(src, VideoFrames)
+        assert len(src) == 3000  # known from the MP4 sample table before the scan ends
+        # the far end right away: waits for the scan to pass it, then decodes exactly
+        for i in (2999, 0, 1234, 1235, 1):
+            assert np.array_equal(src.get(i), ref[i]), i
+        assert src.index.done and len(src.keyframes) == 60
+    finally:
+        src.close()
+    # closing during a scan stops it (or it had already finished)
+    early = open_frames(path, cache_mb=8)
+    early.close()
+    try:
+        early.index.wait(5)
+    except FrameSourceError as err:
+        assert "closed" in str(err)
+    assert early.index.done
 
 
 def rss_bytes() -> int:

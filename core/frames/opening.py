@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
-
 from core.frames.base import CachedFrames
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file, fingerprint_images
 from core.frames.folder import DEFAULT_FOLDER_FPS, IMAGE_EXTENSIONS, FolderFrames, list_images
-from core.frames.index import scan_index
+from core.frames.index import open_index
 from core.frames.video import VIDEO_EXTENSIONS, VideoFrames
 
 
@@ -55,9 +53,9 @@ def fingerprint(path: str | Path) -> str:
         if not files:
             raise FrameSourceError(f"{p}: no images in this folder")
         return fingerprint_images(files)
+    index = open_index(p)
     try:
-        with av.open(str(p)) as container:
-            expected = int(container.streams.video[0].frames or 0) if container.streams.video else 0
-    except (av.FFmpegError, OSError):
-        expected = 0  # scan_index reports the problem in its own words
-    return fingerprint_file(p, len(scan_index(p, expected_frames=expected)))
+        frames = len(index) if len(index) else len(index.all_pts())
+    finally:
+        index.close()  # the count is all we need: no reason to finish a background scan
+    return fingerprint_file(p, frames)

@@ -20,7 +20,7 @@ from core.frames.base import CachedFrames
 from core.frames.colour import frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
-from core.frames.index import PtsIndex, _reason, scan_index
+from core.frames.index import PtsIndex, open_index, reason
 from core.types import CancelCheck, VideoInfo
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
@@ -37,7 +37,7 @@ class VideoFrames(CachedFrames):
         try:
             self._container = av.open(str(path))
         except (av.FFmpegError, OSError) as exc:
-            raise FrameSourceError(f"{path}: not a readable video ({_reason(exc)})") from None
+            raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
         if not self._container.streams.video:
             self._container.close()
             raise FrameSourceError(f"{path}: contains no video stream")
@@ -48,7 +48,7 @@ class VideoFrames(CachedFrames):
             pass
         self.path = path
         try:
-            self.index: PtsIndex = scan_index(path, expected_frames=int(self._stream.frames or 0))
+            self.index: PtsIndex = open_index(path)
         except FrameSourceError:
             self._container.close()
             raise
@@ -68,14 +68,15 @@ class VideoFrames(CachedFrames):
 
     @property
     def keyframes(self) -> np.ndarray:
-        """(K,) int64 frame numbers where a seek can start."""
-        return self.index.keyframes
+        """(K,) int64 frame numbers where a seek can start (waits for the index)."""
+        return self.index.keyframes()
 
     # -- decoding ------------------------------------------------------------------
     def _first_frame(self) -> np.ndarray:
         try:
             frame = self._decode_to(0, keep_from=0, store=False, abort=None)
         except FrameSourceError:
+            self.index.close()
             self._container.close()
             raise
         assert frame is not None
@@ -85,7 +86,8 @@ class VideoFrames(CachedFrames):
         rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
         if rate:
             return float(rate)
-        span = (int(self.index.pts[-1]) - int(self.index.pts[0])) * self.index.time_base
+        pts = self.index.all_pts()
+        span = (int(pts[-1]) - int(pts[0])) * self.index.time_base
         return (len(self.index) - 1) / span if span > 0 and len(self.index) > 1 else 0.0
 
     def _decode(self, index: int, *, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
@@ -119,9 +121,9 @@ class VideoFrames(CachedFrames):
             if from_start or key == 0:
                 self._container.seek(0, backward=True, any_frame=False)
             else:
-                self._container.seek(int(self.index.pts[key]), stream=self._stream, backward=True, any_frame=False)
+                self._container.seek(self.index.pts_of(key), stream=self._stream, backward=True, any_frame=False)
         except av.FFmpegError as exc:
-            raise FrameSourceError(f"{self.path}: seeking to frame {key} failed ({_reason(exc)})") from None
+            raise FrameSourceError(f"{self.path}: seeking to frame {key} failed ({reason(exc)})") from None
         self.seeks += 1
         self._frames = self._stream_frames()
         self._pos = -1
@@ -143,7 +145,7 @@ class VideoFrames(CachedFrames):
         """Decode forward to ``target``; None when aborted, _OVERSHOT when it was not met."""
         assert self._frames is not None
         first_needed = max(keep_from, 0) if store else target
-        self._skip_below = int(self.index.pts[first_needed])
+        self._skip_below = self.index.pts_of(first_needed)
         while True:
             if abort is not None and abort():
                 return None
@@ -156,7 +158,7 @@ class VideoFrames(CachedFrames):
             except av.FFmpegError as exc:
                 self._frames = None
                 self._pos = -1
-                raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({_reason(exc)})") from None
+                raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({reason(exc)})") from None
             if frame.pts is None:
                 continue  # a frame the decoder could not place (broken reference after a seek)
             number = self.index.frame_of_pts(int(frame.pts))
@@ -180,6 +182,7 @@ class VideoFrames(CachedFrames):
 
     def _close_decoder(self) -> None:
         self._frames = None
+        self.index.close()
         self._container.close()
 
 
