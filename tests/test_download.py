@@ -30,6 +30,7 @@ from .test_download_helpers import (  # noqa: F401 - fixtures
     closed_port,
     custom_checkpoint,
     files_dir,
+    offline_by_default,
     official_checkpoint,
     server,
     truncated_copy,
@@ -175,6 +176,7 @@ def test_verifier_reports_what_the_file_holds(tiny_file: Path) -> None:
 
 def test_sources_official_mirror_and_override(monkeypatch: pytest.MonkeyPatch) -> None:
     entry = find("sam2_hiera_large")
+    monkeypatch.delenv("MASKLET_MODEL_BASE_URL")
     assert source_for(entry) == (entry.url, entry.size_bytes)
     monkeypatch.setenv("MASKLET_MODEL_BASE_URL", "http://127.0.0.1:9/mirror/")
     assert source_for(entry) == ("http://127.0.0.1:9/mirror/sam2_hiera_large.pt", None)

@@ -186,3 +186,9 @@ def clean_cache() -> Iterator[Path]:
     folder = checkpoints_dir()
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def offline_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any download a test did not point somewhere goes to a closed port on 127.0.0.1, never out."""
+    monkeypatch.setenv("MASKLET_MODEL_BASE_URL", f"http://127.0.0.1:{closed_port()}")

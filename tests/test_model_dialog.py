@@ -22,6 +22,7 @@ from .test_download_helpers import (  # noqa: F401 - fixtures
     closed_port,
     custom_checkpoint,
     files_dir,
+    offline_by_default,
     official_checkpoint,
     server,
 )
@@ -33,7 +34,7 @@ WAIT_MS = 60_000
 
 
 def make_dialog(qtbot: QtBot) -> ModelDialog:
-    dialog = ModelDialog(None, ModelSettings(QSettings()))
+    dialog = ModelDialog(None, QSettings())
     qtbot.addWidget(dialog)
     return dialog
 

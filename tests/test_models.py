@@ -22,7 +22,7 @@ from core.models.catalogue import (
 from core.models.runtime import DeviceChoice, DeviceProbe, ModelSelection, PrecisionChoice, resolve, selection_from_strings
 from core.models.verify import CheckpointRejected, inspect_file, verifier_for
 
-from .test_download_helpers import custom_checkpoint, files_dir, official_checkpoint  # noqa: F401 - fixture
+from .test_download_helpers import custom_checkpoint, files_dir, official_checkpoint, offline_by_default  # noqa: F401 - fixtures
 
 # Copied from the official checkpoints/download_ckpts.sh (facebookresearch/sam2).
 OFFICIAL_URLS = [

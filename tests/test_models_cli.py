@@ -21,6 +21,7 @@ from .test_download_helpers import (  # noqa: F401 - fixtures
     clean_cache,
     closed_port,
     files_dir,
+    offline_by_default,
     official_checkpoint,
     server,
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -50,14 +50,15 @@ _ERROR_STYLE = "color: #c0392b;"
 class ModelDialog(QDialog):
     """Catalogue, downloads with progress and cancel, a local file, device and precision.
 
+    settings: a ModelSettings, or the application's QSettings (default: QSettings()).
     After ``exec()`` returns Accepted, ``selection`` holds the choice (also saved in ``settings``).
     """
 
-    def __init__(self, parent: QWidget | None = None, settings: ModelSettings | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, settings: ModelSettings | QSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.resize(900, 560)
-        self.settings = settings if settings is not None else ModelSettings()
+        self.settings = settings if isinstance(settings, ModelSettings) else ModelSettings(settings)
         self.selection: ModelSelection | None = None
         self._download: BackgroundJob | None = None
         self._downloading: CheckpointEntry | None = None
