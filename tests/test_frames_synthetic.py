@@ -4,6 +4,7 @@ random order; a long video read through with a small cache keeps memory bounded.
 from __future__ import annotations
 
 import random
+import struct
 from pathlib import Path
 
 import av
@@ -96,6 +97,26 @@ def test_frames_are_served_while_the_index_is_still_being_built(tmp_path: Path) 
     except FrameSourceError as err:
         assert "closed" in str(err)
     assert early.index.done
+
+
+def test_display_rotation_is_applied(tmp_path: Path) -> None:
+    """A phone video tagged "rotate 90 degrees clockwise" comes out upright, as players show it."""
+    path = write_video(tmp_path / "phone.mp4", 6, width=64, height=32)
+    data = bytearray(path.read_bytes())
+    tkhd = data.find(b"tkhd")
+    assert tkhd > 0 and data[tkhd + 4] == 0  # version 0 track header
+    matrix = tkhd + 4 + 4 + 5 * 4 + 8 + 8  # flags, 5 x 32-bit fields, reserved, layer/group/volume/reserved
+    assert struct.unpack(">9I", data[matrix : matrix + 36])[0] == 0x00010000  # identity before
+    data[matrix : matrix + 36] = struct.pack(">9I", 0, 0x00010000, 0, 0xFFFF0000, 0, 0, 0, 0, 0x40000000)
+    path.write_bytes(bytes(data))
+    with open_frames(path) as src:
+        assert (src.info.width, src.info.height) == (32, 64)
+        got = src.get(3)
+    stored = synthetic_frame(3, 64, 32)
+    turned = np.rot90(stored, k=-1)  # clockwise
+    assert got.shape == turned.shape == (64, 32, 3)
+    assert np.abs(got.astype(int) - turned.astype(int)).mean() < 12
+    assert np.abs(got.astype(int) - np.rot90(stored, k=1).astype(int)).mean() > 30
 
 
 def rss_bytes() -> int:

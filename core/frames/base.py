@@ -70,7 +70,7 @@ class CachedFrames(ABC):
         half of what the cache holds so read-ahead never evicts the frames it just decoded.
         """
         self._check_open()
-        room = max(1, self.cache.capacity_for(self._frame_bytes) // 2)
+        room = self.cache.capacity_for(self._frame_bytes) // 2  # 0 with no cache: nothing to fill
         wanted = [int(i) for i in indices if 0 <= int(i) < len(self)][:room]
         self._readahead.request(wanted)
 

@@ -92,8 +92,9 @@ class VideoFrames(CachedFrames):
 
     def _decode(self, index: int, *, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
         backward = 0 <= index < self._last_request
-        self._last_request = index
         window = 0
+        if store:  # thumbnails (store=False) must not look like a caller reading backward
+            self._last_request = index
         if store and backward:
             room = self.cache.capacity_for(self._frame_bytes) // 3
             window = max(0, min(BACKWARD_WINDOW, room))
