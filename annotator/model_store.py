@@ -4,14 +4,12 @@ QtCore only. The jobs run on their own QThread and report through queued signals
 window never waits on the network or on torch; cancelling is a plain thread-safe flag that
 the download checks between blocks.
 
-The load check needs torch, and the window must not depend on torch (tests/test_layering.py:
-import-linter follows every import, even one inside a function, from ui through annotator).
-So ``core.models.verify`` is looked up by name, on the job's thread, when a file is checked.
+The load check needs torch; ``core.models.verify`` is imported inside the functions that
+need it, so opening the dialog does not load torch on the GUI thread.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from pathlib import Path
 from typing import Callable
@@ -71,15 +69,17 @@ class ModelSettings:
 
 
 def default_inspector() -> Inspector:
-    """``core.models.verify.inspect_file``, looked up when needed (see the module docstring)."""
-    module = importlib.import_module("core.models.verify")
-    return module.inspect_file  # type: ignore[no-any-return]
+    """``core.models.verify.inspect_file``, imported when needed (see the module docstring)."""
+    from core.models.verify import inspect_file
+
+    return inspect_file
 
 
 def entry_verifier(entry: CheckpointEntry) -> Inspector:
-    """``core.models.verify.verifier_for(entry)``, looked up when needed."""
-    module = importlib.import_module("core.models.verify")
-    return module.verifier_for(entry)  # type: ignore[no-any-return]
+    """``core.models.verify.verifier_for(entry)``, imported when needed."""
+    from core.models.verify import verifier_for
+
+    return verifier_for(entry)
 
 
 Work = Callable[[Callable[[], bool], Callable[[DownloadProgress], None]], object]
