@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.atomic import read_json, write_json_atomic
+from core.formats.atomic import check_target, read_json, write_json_atomic
 from core.formats.model import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
 from core.formats.segmentation import rle_from_segmentation
 from core.types import CancelCheck, ProgressCallback
@@ -63,6 +63,7 @@ def write_coco(
     dataset: Dataset, path: Path, stride: int = 1, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
+    check_target(Path(path), overwrite)  # before the work, not after it
     write_json_atomic(Path(path), to_coco(dataset, stride, progress, cancel), overwrite)
 
 
