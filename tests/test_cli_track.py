@@ -20,12 +20,12 @@ from core.types import Direction, Prompt
 from core.video import VideoSession
 from tests.sam2_helpers import random_model, save_random_checkpoint, tiny_test_config
 
-FRAMES = 8
+FRAMES = 6
 PROMPTS = {"objects": [
     {"id": 1, "name": "bed", "category": "furniture",
-     "prompts": [{"frame": 3, "points": [[480, 400], [100, 50]], "labels": [1, 0]}]},
-    {"id": 4, "name": "lamp", "prompts": [{"frame": 5, "box": [600, 100, 800, 300]},
-                                          {"frame": 6, "points": [[700, 200]]}]},
+     "prompts": [{"frame": 2, "points": [[480, 400], [100, 50]], "labels": [1, 0]}]},
+    {"id": 4, "name": "lamp", "prompts": [{"frame": 3, "box": [600, 100, 800, 300]},
+                                          {"frame": 4, "points": [[700, 200]]}]},
 ]}
 
 
@@ -51,17 +51,17 @@ def run(workdir: Path, *extra: str, out: str = "out.masklet", prompts: str = "pr
 def test_track_end_to_end(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(workdir) == 0
     err = capsys.readouterr().err
-    total = frames_to_process(3, FRAMES)
-    assert total == 9 and f"{total}/{total}" in err and "wrote" in err
+    total = frames_to_process(2, FRAMES)
+    assert total == 7 and f"{total}/{total}" in err and "wrote" in err
 
     doc, missing = load_project(workdir / "out.masklet")
     assert not missing and doc.video is not None
     assert (doc.video.width, doc.video.height, doc.video.frame_count) == (960, 540, FRAMES)
     assert doc.video.fingerprint == fingerprint(workdir / "bedroom")
     assert [(o.obj_id, o.name, o.category) for o in doc.objects.values()] == [(1, "bed", "furniture"), (4, "lamp", "object")]
-    assert sorted(doc.prompts[1]) == [3] and sorted(doc.prompts[4]) == [5, 6]
-    assert np.array_equal(doc.prompts[1][3].labels, [1, 0]) and np.array_equal(doc.prompts[4][5].box, [600, 100, 800, 300])
-    for obj_id, prompted in ((1, {3}), (4, {5, 6})):
+    assert sorted(doc.prompts[1]) == [2] and sorted(doc.prompts[4]) == [3, 4]
+    assert np.array_equal(doc.prompts[1][2].labels, [1, 0]) and np.array_equal(doc.prompts[4][3].box, [600, 100, 800, 300])
+    for obj_id, prompted in ((1, {2}), (4, {3, 4})):
         assert sorted(doc.masks[obj_id]) == list(range(FRAMES))  # both directions reached every frame
         for frame, entry in doc.masks[obj_id].items():
             assert entry.source is (MaskSource.PROMPTED if frame in prompted else MaskSource.PROPAGATED)
@@ -80,7 +80,7 @@ def test_track_end_to_end(workdir: Path, capsys: pytest.CaptureFixture[str]) -> 
                                 None if "box" not in p else np.array(p["box"], np.float32))
                 for o, m in session.add_prompt(prompt).objects.items():
                     expected[(o, p["frame"])] = m.rle
-        for result in session.propagate(3, Direction.BOTH):
+        for result in session.propagate(2, Direction.BOTH):
             for o, m in result.objects.items():
                 expected[(o, result.frame)] = m.rle
     finally:
@@ -102,7 +102,7 @@ def test_errors_are_one_line(workdir: Path, capsys: pytest.CaptureFixture[str]) 
     check(run(workdir, prompts="bad.json", out="e.masklet"), "not a readable JSON file")
     check(run(workdir, prompts="none.json", out="e.masklet"), "no such prompts file")
     (workdir / "late.json").write_text(json.dumps({"objects": [{"id": 1, "prompts": [{"frame": 40, "points": [[5, 5]]}]}]}))
-    check(run(workdir, prompts="late.json", out="e.masklet"), "the video has frames 0..7")
+    check(run(workdir, prompts="late.json", out="e.masklet"), "the video has frames 0..5")
     (workdir / "out.masklet").write_bytes(b"keep me")
     check(run(workdir), "already exists (add --force")
     assert (workdir / "out.masklet").read_bytes() == b"keep me"
