@@ -97,6 +97,16 @@ class AnnotationDocument:
         # SA-V video id, environment and split; see core.formats.model.Dataset.attributes.
         self.metadata: dict[str, object] = {}
 
+    def snapshot(self) -> "AnnotationDocument":
+        """A copy to read on another thread (an export) while this one changes; cheap, as the
+        records and mask entries are immutable and only the dicts holding them are copied."""
+        copy = AnnotationDocument(self.video)
+        copy.objects = dict(self.objects)
+        copy.masks = {k: dict(v) for k, v in self.masks.items()}
+        copy.prompts = {k: dict(v) for k, v in self.prompts.items()}
+        copy.metadata = dict(self.metadata)
+        return copy
+
     # -- objects ---------------------------------------------------------------------------
     def next_object_id(self) -> int:
         return max(self.objects, default=0) + 1

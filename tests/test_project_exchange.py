@@ -104,3 +104,13 @@ def test_documents_and_datasets_convert_both_ways() -> None:
         {k: {f: e.rle for f, e in v.items()} for k, v in doc.masks.items()}
     with pytest.raises(FormatError, match="no video size"):
         document_to_dataset(AnnotationDocument())
+
+
+def test_snapshot_keeps_what_an_export_needs(shared_data: Path, tmp_path: Path) -> None:
+    doc = import_document(shared_data / "sav" / "sav_000001_manual.json", "sav")
+    copy = doc.snapshot()
+    doc.set_mask(1, 0, None)
+    doc.metadata["name"] = "changed"
+    assert copy.mask(1, 0) is not None and copy.metadata["name"] == "sav_000001"
+    export_document(copy, "sav", tmp_path / "s.json", stride=4)
+    assert (tmp_path / "s.json").read_bytes() == (shared_data / "sav" / "sav_000001_manual.json").read_bytes()
