@@ -16,6 +16,7 @@ into n + 1; a file is migrated step by step up to ``SCHEMA_VERSION`` when it is 
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Callable
@@ -83,10 +84,16 @@ def _prompt_json(prompt: Prompt) -> dict:
     }
 
 
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN or infinity: a score that is not a number is saved as unknown (null)."""
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
 def _mask_json(frame: int, entry: MaskEntry) -> dict:
     return {
         "frame": frame, "size": [entry.rle.height, entry.rle.width], "counts": entry.rle.counts.decode("ascii"),
-        "source": entry.source.value, "locked": entry.locked, "object_score": entry.object_score, "iou": entry.iou,
+        "source": entry.source.value, "locked": entry.locked, "object_score": _finite(entry.object_score),
+        "iou": _finite(entry.iou),
     }
 
 

@@ -244,3 +244,11 @@ def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
         load_project(tmp_path / "absent.masklet")
     with pytest.raises(ProjectError, match="no such file"):
         load_project(tmp_path)
+
+
+def test_scores_that_are_not_numbers_are_saved_as_unknown(tmp_path: Path) -> None:
+    doc = make_doc()
+    doc.set_mask(1, 5, MaskEntry(encode(mask(1)), MaskSource.PROPAGATED, False, float("nan"), float("-inf")))
+    save_project(doc, tmp_path / "n.masklet")
+    entry = load_project(tmp_path / "n.masklet").document.masks[1][5]
+    assert entry.object_score is None and entry.iou is None
