@@ -57,3 +57,13 @@ def small_model(image_size: int = 128):
     if image_size not in _MODELS:
         _MODELS[image_size] = random_model(tiny_test_config(image_size), seed=1)
     return _MODELS[image_size]
+
+
+def one_thread():
+    """Generator for a module fixture: torch on one thread (the CPU is shared), restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -32,6 +32,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 FRAMES = ROOT.parent / "shared" / "data" / "frames" / "bedroom"
 SEED = 0
+# PARITY_IMAGE_SIZE=256 runs the same weights at a smaller input (a quick check while iterating)
+IMAGE_SIZE = int(os.environ.get("PARITY_IMAGE_SIZE", "1024"))
+TAG = "" if IMAGE_SIZE == 1024 else f"_{IMAGE_SIZE}"
 
 # (step name, frame, obj_id, points (x, y) pixels, labels, box or None)
 PROMPTS_A = [
@@ -74,7 +77,8 @@ def run_official(out_dir: Path) -> None:
     svp.fill_holes_in_mask_scores = fill_holes_cpu
     torch.set_grad_enabled(False)
     predictor = build_sam2_video_predictor(
-        "configs/sam2.1/sam2.1_hiera_t.yaml", str(out_dir / "tiny_random.pt"), device="cpu"
+        "configs/sam2.1/sam2.1_hiera_t.yaml", str(out_dir / "tiny_random.pt"), device="cpu",
+        hydra_overrides_extra=[f"++model.image_size={IMAGE_SIZE}"],
     )
     attn_forward = predictor.memory_attention.forward
 
@@ -118,7 +122,7 @@ def run_official(out_dir: Path) -> None:
     propagate("b_fwd")
     prompt(PROMPT_C)
     propagate("c_bwd", start_frame_idx=PROMPT_C[1], reverse=True)
-    np.savez_compressed(out_dir / "official.npz", order=np.array(order), **records)
+    np.savez_compressed(out_dir / f"official{TAG}.npz", order=np.array(order), **records)
     print(json.dumps({"official_seconds": round(time.time() - t0, 1), "records": len(order)}))
 
 
@@ -148,6 +152,12 @@ def run_ours(out_dir: Path) -> dict[str, np.ndarray]:
             return np.asarray(Image.open(self.paths[i]).convert("RGB"))
 
     model = load_model(out_dir / "tiny_random.pt")
+    if IMAGE_SIZE != model.image_size:
+        from core.sam2.model import Sam2Model
+
+        resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
+        resized.load_state_dict(model.state_dict())
+        model = resized.eval()
     session = VideoSession(model, Frames(frame_paths()))
     records: dict[str, np.ndarray] = {}
     t0 = time.time()
@@ -179,16 +189,15 @@ def run_ours(out_dir: Path) -> dict[str, np.ndarray]:
     prompt(PROMPT_C)
     propagate("c_bwd", start_frame=PROMPT_C[1], direction=Direction.BACKWARD)
     records["_seconds"] = np.array([time.time() - t0])
-    np.savez_compressed(out_dir / "ours.npz", **records)
+    np.savez_compressed(out_dir / f"ours{TAG}.npz", **records)
     return records
 
 
 def compare(out_dir: Path) -> dict:
-    ref = np.load(out_dir / "official.npz")
-    ours = np.load(out_dir / "ours.npz") if (out_dir / "ours.npz").exists() else None
-    if ours is None:
+    ref = np.load(out_dir / f"official{TAG}.npz")
+    if not (out_dir / f"ours{TAG}.npz").exists():
         run_ours(out_dir)
-        ours = np.load(out_dir / "ours.npz")
+    ours = np.load(out_dir / f"ours{TAG}.npz")
     keys = [str(k) for k in ref["order"]]
     missing = [k for k in keys if k + ".logits" not in ours]
     worst_logit, worst_iou, present, rows = 0.0, 1.0, 0, []
@@ -241,7 +250,7 @@ def main() -> None:
         result = compare(out_dir)
         rows = result.pop("rows")
         print(json.dumps(result, indent=1))
-        (out_dir / "compare_rows.json").write_text(json.dumps(rows, indent=1))
+        (out_dir / f"compare_rows{TAG}.json").write_text(json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,52 @@
+"""The video engine's memory stays bounded on a long video, and keeps what SAM 2 reads."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.types import Direction
+from core.video import VideoSession
+from tests.video_helpers import click, moving_square_video, one_thread, small_model
+
+_threads = pytest.fixture(scope="module", autouse=True)(one_thread)
+
+
+def test_memory_is_flat_on_a_long_video() -> None:
+    model = small_model(32)
+    num_maskmem = model.config.num_maskmem
+    max_ptrs = model.config.max_obj_ptrs_in_encoder
+    session = VideoSession(model, moving_square_video(120, 24, 32), feature_cache_frames=4)
+    session.add_prompt(click(0, 1, 10, 12))
+    sizes: dict[int, tuple[int, int, int]] = {}
+    for r in session.propagate(direction=Direction.FORWARD):
+        track = session.track_state(1)
+        with_features = [t for t, e in track.non_cond.items() if e.maskmem is not None]
+        sizes[r.frame] = (session.memory_bytes(), len(track.non_cond), len(with_features))
+        assert len(session._features) <= 4
+    # after the first frames nothing grows: same bytes, same number of stored outputs
+    assert len({sizes[f] for f in range(40, 120)}) == 1
+    _, outputs, with_features = sizes[119]
+    # the 15 pointers behind plus those next to the prompted frame; memories: 6 + 6 likewise
+    assert outputs <= 2 * (max_ptrs - 1) + 1
+    assert with_features <= 2 * (num_maskmem - 1) + 1
+    # the frames tracking reads next are all there
+    track = session.track_state(1)
+    for t in range(119 - (num_maskmem - 2), 120):
+        assert track.non_cond[t].maskmem is not None
+    for t in range(119 - (max_ptrs - 2), 120):
+        assert t in track.non_cond
+    # results stay (as RLE) for every frame
+    assert len(session.object_results(1)) == 120
+
+
+def test_backward_pass_reads_the_forward_memories_next_to_the_start() -> None:
+    """BOTH from frame s: the backward pass reads frames s+1.. of the forward pass; they are kept."""
+    model = small_model(32)
+    session = VideoSession(model, moving_square_video(50, 24, 32))
+    session.add_prompt(click(10, 1, 10, 12))
+    for r in session.propagate(direction=Direction.FORWARD):
+        pass
+    track = session.track_state(1)
+    for t in range(11, 11 + model.config.num_maskmem - 1):
+        assert track.non_cond[t].maskmem is not None
+    assert 49 in track.non_cond and 30 not in track.non_cond
