@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QFileDialog
 
 from annotator.document import MaskSource
 from annotator.session_controller import ModelState
-from tests.ui_helpers import LEFT, overlay_alpha, present_checkpoint, settings_with_model, view_point
+from tests.ui_helpers import LEFT, close_window, open_window, overlay_alpha, present_checkpoint, settings_with_model, view_point
 from ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -28,16 +28,9 @@ def key(qtbot, window: MainWindow, k: Qt.Key, mod: Qt.KeyboardModifier = Qt.Keyb
 
 @pytest.fixture
 def window(qtbot, tmp_path: Path):
-    ckpt = present_checkpoint(tmp_path / "random.pt")
-    w = MainWindow(settings=settings_with_model(tmp_path, ckpt))
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    w.activateWindow()
-    w.canvas.setFocus()
+    w = open_window(qtbot, settings_with_model(tmp_path, present_checkpoint(tmp_path / "random.pt")))
     yield w
-    w.session.undo_stack.setClean()  # let the window close without asking
-    w.close()
+    close_window(w)
 
 
 def wait_model(qtbot, w: MainWindow) -> None:

@@ -52,3 +52,21 @@ def overlay_alpha(window) -> np.ndarray:
 
 
 LEFT = Qt.MouseButton.LeftButton
+
+
+def open_window(qtbot, settings, load_model: bool = True):
+    """A shown MainWindow; call ``close_window`` in teardown (it never asks to save)."""
+    from ui.main_window import MainWindow
+
+    w = MainWindow(settings=settings, load_model=load_model)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.activateWindow()
+    w.canvas.setFocus()
+    return w
+
+
+def close_window(w) -> None:
+    w.session.undo_stack.setClean()
+    w.close()

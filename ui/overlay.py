@@ -18,7 +18,7 @@ from ui.canvas import Canvas, Marker
 def outline_of(mask: np.ndarray, width: int = 2) -> np.ndarray:
     """The inner border of a (H, W) bool mask, ``width`` pixels thick, as (H, W) bool."""
     m = mask.astype(np.uint8)
-    kernel = np.ones((2 * width - 1, 2 * width - 1), np.uint8)
+    kernel = np.ones((2 * width + 1, 2 * width + 1), np.uint8)
     return (m - cv2.erode(m, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)).astype(bool)
 
 

@@ -65,6 +65,7 @@ class Timeline(QWidget):
         model.masksChanged.connect(self._on_masks)
         session.frameChanged.connect(lambda frame: self.update())
         session.videoChanged.connect(self.rebuild)
+        self.rebuild()
 
     # -- data ------------------------------------------------------------------------------
     def frame_count(self) -> int:
