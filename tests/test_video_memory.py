@@ -11,11 +11,16 @@ from tests.video_helpers import click, moving_square_video, one_thread, small_mo
 _threads = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 
-def test_memory_is_flat_on_a_long_video() -> None:
+@pytest.mark.parametrize("spare_frames", [0, 10])
+def test_memory_is_flat_on_a_long_video(spare_frames: int) -> None:
     model = small_model(32)
     num_maskmem = model.config.num_maskmem
     max_ptrs = model.config.max_obj_ptrs_in_encoder
-    session = VideoSession(model, moving_square_video(120, 24, 32), feature_cache_frames=4)
+    # bf16 features (32 channels, 2 x 2) + float32 logits (8 x 8) per spare frame
+    spare_mb = spare_frames * (2 * 32 * 4 + 4 * 64) / 2**20
+    session = VideoSession(
+        model, moving_square_video(120, 24, 32), feature_cache_frames=4, spare_memory_mb=spare_mb
+    )
     session.add_prompt(click(0, 1, 10, 12))
     sizes: dict[int, tuple[int, int, int]] = {}
     for r in session.propagate(direction=Direction.FORWARD):
@@ -27,8 +32,8 @@ def test_memory_is_flat_on_a_long_video() -> None:
     assert len({sizes[f] for f in range(40, 120)}) == 1
     _, outputs, with_features = sizes[119]
     # the 15 pointers behind plus those next to the prompted frame; memories: 6 + 6 likewise
-    assert outputs <= 2 * (max_ptrs - 1) + 1
-    assert with_features <= 2 * (num_maskmem - 1) + 1
+    assert outputs <= 2 * (max_ptrs - 1) + 1 + spare_frames
+    assert with_features == 2 * (num_maskmem - 1) + 1 + spare_frames
     # the frames tracking reads next are all there
     track = session.track_state(1)
     for t in range(119 - (num_maskmem - 2), 120):
@@ -42,7 +47,7 @@ def test_memory_is_flat_on_a_long_video() -> None:
 def test_backward_pass_reads_the_forward_memories_next_to_the_start() -> None:
     """BOTH from frame s: the backward pass reads frames s+1.. of the forward pass; they are kept."""
     model = small_model(32)
-    session = VideoSession(model, moving_square_video(50, 24, 32))
+    session = VideoSession(model, moving_square_video(50, 24, 32), spare_memory_mb=0)
     session.add_prompt(click(10, 1, 10, 12))
     for r in session.propagate(direction=Direction.FORWARD):
         pass
@@ -50,3 +55,21 @@ def test_backward_pass_reads_the_forward_memories_next_to_the_start() -> None:
     for t in range(11, 11 + model.config.num_maskmem - 1):
         assert track.non_cond[t].maskmem is not None
     assert 49 in track.non_cond and 30 not in track.non_cond
+
+
+def test_a_correction_on_a_recent_frame_reads_the_same_memories_as_with_everything_kept() -> None:
+    """Within the spare budget a correction click equals the official keep-everything behaviour."""
+    model = small_model(32)
+    results = []
+    for spare_mb in (0.05, 1000.0):  # 0.05 MB: about 100 frames of this model
+        session = VideoSession(model, moving_square_video(40, 24, 32), spare_memory_mb=spare_mb)
+        session.add_prompt(click(0, 1, 10, 12))
+        list(session.propagate(direction=Direction.FORWARD))
+        session.keep_logits = True
+        results.append(session.add_prompt(click(25, 1, 12, 12, positive=False)).objects[1].low_res_logits)
+    tight = VideoSession(model, moving_square_video(40, 24, 32), spare_memory_mb=0)
+    tight.add_prompt(click(0, 1, 10, 12))
+    list(tight.propagate(direction=Direction.FORWARD))
+    kept = tight.track_state(1).non_cond.get(20)
+    assert kept is None or kept.maskmem is None  # not kept: a correction on 25 would read less
+    assert results[0] is not None and (results[0] == results[1]).all()

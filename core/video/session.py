@@ -20,7 +20,7 @@ from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
-from core.video.state import ObjectTrack, PointInputs
+from core.video.state import ObjectTrack, PointInputs, SpareMemories
 from core.video.steps import StepContext, commit_pending, prompt_step, to_object_masks, track_frame
 
 
@@ -33,6 +33,9 @@ class VideoSession:
     fill_hole_area: background holes up to this many low-resolution pixels become foreground.
     corrections_as_conditioning: a click on an already tracked frame makes it a conditioning
     frame (the official ``add_all_frames_to_correct_as_cond``; off by default as there).
+    spare_memory_mb: memory features (and logits) of tracked frames kept beyond what tracking
+    needs, most recent first, so that a correction click on such a frame sees the same memories
+    as in the official predictor (which keeps all); 0 keeps only what tracking needs.
     """
 
     def __init__(
@@ -44,6 +47,7 @@ class VideoSession:
         keep_logits: bool = False,
         fill_hole_area: int = 8,
         corrections_as_conditioning: bool = False,
+        spare_memory_mb: float = 64.0,
     ) -> None:
         self.model = model
         self.frames = frames
@@ -57,6 +61,11 @@ class VideoSession:
         self._ctx = StepContext(model, self.num_frames, fill_hole_area)
         self._features = FeatureCache(model, frames.get, feature_cache_frames)
         self._tracks: dict[int, ObjectTrack] = {}
+        cfg = model.config
+        side = cfg.image_size // cfg.backbone_stride
+        # bf16 memory features + float32 low-resolution logits of one object on one frame
+        entry_bytes = 2 * model.mem_dim * side * side + 4 * (4 * side) ** 2
+        self._spare = SpareMemories(int(spare_memory_mb * 2**20) // entry_bytes)
         self._results: dict[int, dict[int, ObjectMask]] = {}
 
     # ------------------------------------------------------------------ queries
@@ -220,7 +229,9 @@ class VideoSession:
                     entries.update(track_frame(self._ctx, to_track, frame, reverse, feats))
                 for track in tracks:
                     track.tracked[frame] = reverse
-                    track.evict(frame, reverse, cfg.num_maskmem, max_ptrs)
+                    spare, needed = track.evict(frame, reverse, cfg.num_maskmem, max_ptrs)
+                    for obj_id, t in self._spare.update(track.obj_id, spare, needed):
+                        self._tracks[obj_id].drop_features(t)
                 shown = {
                     o: e for o, e in entries.items() if locked is None or not locked(o, frame)
                 }
@@ -235,6 +246,7 @@ class VideoSession:
         """Forget an object: its prompts, memories and results (unknown ids are ignored)."""
         self._tracks.pop(obj_id, None)
         self._results.pop(obj_id, None)
+        self._spare.forget_object(obj_id)
 
     def clear_prompts(self, frame: int, obj_id: int | None = None) -> None:
         """Remove the prompts of one object (or of every object) on ``frame``.
@@ -262,6 +274,7 @@ class VideoSession:
         """Forget every object (cached image features stay: the video is the same)."""
         self._tracks.clear()
         self._results.clear()
+        self._spare.clear()
 
     # ------------------------------------------------------------------ helpers
     def _check_frame(self, frame: int) -> None:

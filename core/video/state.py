@@ -11,11 +11,13 @@ a frame's memory features are read by the next ``num_maskmem - 1`` frames in the
 travel and its pointer by the next ``max_obj_ptrs - 1``. Outputs next to "anchors" (the
 object's conditioning frames and recent propagation starts) are kept as well, because a
 propagation starting there (backward after forward, or again after a new prompt) reads them.
+Beyond that, a bounded number of other recent outputs (a budget in MB, see
+:class:`SpareMemories`) stays, for correction clicks on recently tracked frames.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 import torch
@@ -86,28 +88,41 @@ class ObjectTrack:
             out = self.non_cond.get(frame)
         return out
 
-    def evict(self, position: int, reverse: bool, num_maskmem: int, max_ptrs: int) -> None:
-        """Drop non-conditioning outputs no future tracking step of this kind can read.
+    def evict(self, position: int, reverse: bool, num_maskmem: int, max_ptrs: int) -> tuple[list[int], list[int]]:
+        """Sort non-conditioning outputs by what the next tracking steps can read.
 
         position: the frame just tracked; reverse: direction of travel. Memory features and
-        logits stay for frames within ``num_maskmem - 1`` behind ``position`` or around an
-        anchor, pointers within ``max_ptrs - 1``; everything else goes.
+        logits are needed for frames within ``num_maskmem - 1`` behind ``position`` or around an
+        anchor, pointers within ``max_ptrs - 1``. Outputs needed for neither and without memory
+        features are dropped here. Returns (spare, needed): frames whose memory features are held
+        but not needed (the session keeps a bounded number of those, so a correction click on a
+        recently tracked frame reads what the official predictor reads) and frames needed.
         """
         step = -1 if reverse else 1
         anchors = list(self.cond) + list(self.starts)
         mem_reach = max(num_maskmem - 1, 1)
         ptr_reach = max(max_ptrs - 1, mem_reach)
+        spare: list[int] = []
+        needed: list[int] = []
         for t in list(self.non_cond):
             behind = (position - t) * step
             near_anchor = min((abs(t - a) for a in anchors), default=None)
             if 0 <= behind <= mem_reach or (near_anchor is not None and near_anchor <= mem_reach):
+                needed.append(t)
                 continue
-            if 0 <= behind <= ptr_reach or (near_anchor is not None and near_anchor <= ptr_reach):
-                entry = self.non_cond[t]
-                entry.maskmem = None
-                entry.pred_masks = None
-                continue
-            del self.non_cond[t]
+            entry = self.non_cond[t]
+            if entry.maskmem is not None:
+                spare.append(t)
+            elif not (0 <= behind <= ptr_reach or (near_anchor is not None and near_anchor <= ptr_reach)):
+                del self.non_cond[t]
+        return spare, needed
+
+    def drop_features(self, frame: int) -> None:
+        """Forget the memory features and logits of a non-conditioning output (keep its pointer)."""
+        entry = self.non_cond.get(frame)
+        if entry is not None:
+            entry.maskmem = None
+            entry.pred_masks = None
 
     def memory_bytes(self) -> int:
         """Bytes of tensors held for this object (for tests and diagnostics)."""
@@ -118,3 +133,33 @@ class ObjectTrack:
                     if t is not None:
                         total += t.numel() * t.element_size()
         return total
+
+
+class SpareMemories:
+    """Least-recently-tracked outputs kept beyond need, at most ``capacity`` (object, frame) pairs."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = max(0, capacity)
+        self._order: "OrderedDict[tuple[int, int], None]" = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def update(self, obj_id: int, spare: list[int], needed: list[int]) -> list[tuple[int, int]]:
+        """Record an object's spare and needed frames; return the pairs over capacity (oldest first)."""
+        for t in needed:
+            self._order.pop((obj_id, t), None)
+        for t in spare:
+            if (obj_id, t) not in self._order:
+                self._order[(obj_id, t)] = None
+        over: list[tuple[int, int]] = []
+        while len(self._order) > self.capacity:
+            over.append(self._order.popitem(last=False)[0])
+        return over
+
+    def forget_object(self, obj_id: int) -> None:
+        for key in [k for k in self._order if k[0] == obj_id]:
+            del self._order[key]
+
+    def clear(self) -> None:
+        self._order.clear()

@@ -1,0 +1,160 @@
+"""Speed of the video engine on CPU against the official SAM 2 video predictor (prints JSON).
+
+Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder), same clicks:
+- time to first click: open the video, start a session, click on frame 0, get the mask
+  (ours on bedroom.mp4 too; the official predictor first decodes every frame of the folder);
+- a click on a cached frame (a second click on frame 0): median of 5;
+- propagation, seconds per frame, 1 and 3 objects clicked on frame 0, forward over --frames
+  frames (frame 0, the prompted frame, excluded).
+
+  .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N]
+  (the official side needs SAM2_OFFICIAL / --official and runs in /work/ref/venv)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+FOLDER = DATA / "frames" / "bedroom"
+VIDEO = DATA / "videos" / "bedroom.mp4"
+CLICKS = [(480.0, 300.0), (200.0, 300.0), (700.0, 200.0)]  # one per object, video pixels (960 x 540)
+
+OFFICIAL = r'''
+import json, statistics, sys, time
+import numpy as np, torch
+sys.path.insert(0, "/work/shared/tools"); import torchvision_cpu_fix  # noqa
+sys.path.insert(0, sys.argv[1])
+from sam2.build_sam import build_sam2_video_predictor
+ckpt, folder, frames, threads = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+clicks = json.loads(sys.argv[6])
+if threads: torch.set_num_threads(threads)
+torch.set_grad_enabled(False)
+p = build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", ckpt, device="cpu")
+out = {}
+t = time.perf_counter(); state = p.init_state(folder)
+p.add_new_points_or_box(state, 0, 1, points=np.array([clicks[0]], np.float32), labels=np.array([1], np.int32))
+out["first_click_s"] = time.perf_counter() - t
+times = []
+for k in range(5):
+    t = time.perf_counter()
+    p.add_new_points_or_box(state, 0, 1, points=np.array([[clicks[0][0] + 5 * k, clicks[0][1]]], np.float32),
+                            labels=np.array([1], np.int32), clear_old_points=False)
+    times.append(time.perf_counter() - t)
+out["cached_click_s"] = statistics.median(times)
+for n_obj in (1, 3):
+    p.reset_state(state)
+    for i in range(n_obj):
+        p.add_new_points_or_box(state, 0, i + 1, points=np.array([clicks[i]], np.float32), labels=np.array([1], np.int32))
+    per = []
+    t = time.perf_counter()
+    for f, _, _ in p.propagate_in_video(state, max_frame_num_to_track=frames):
+        now = time.perf_counter(); per.append(now - t); t = now
+    out[f"per_frame_{n_obj}obj_s"] = per[1:]
+print("RESULT " + json.dumps(out))
+'''
+
+
+def click(frame: int, obj_id: int, xy: tuple[float, float]):
+    from core.types import Prompt
+
+    return Prompt(frame, obj_id, np.array([xy], np.float32), np.array([1], np.int32))
+
+
+def ours(ckpt: Path, frames: int) -> dict:
+    from core.frames import open_frames
+    from core.sam2.checkpoint import load_model
+    from core.types import Direction
+    from core.video import VideoSession
+
+    out: dict = {}
+    t = time.perf_counter()
+    model = load_model(ckpt)
+    out["model_load_s"] = time.perf_counter() - t
+    for name, path in (("first_click_mp4_s", VIDEO), ("first_click_s", FOLDER)):
+        t = time.perf_counter()
+        session = VideoSession(model, open_frames(path))
+        session.add_prompt(click(0, 1, CLICKS[0]))
+        out[name] = time.perf_counter() - t
+    times = []
+    for k in range(5):
+        p = click(0, 1, (CLICKS[0][0] + 5 * k, CLICKS[0][1]))
+        t = time.perf_counter()
+        session.add_prompt(p, clear_old=False)
+        times.append(time.perf_counter() - t)
+    out["cached_click_s"] = statistics.median(times)
+    for n_obj in (1, 3):
+        session = VideoSession(model, open_frames(FOLDER))
+        for i in range(n_obj):
+            session.add_prompt(click(0, i + 1, CLICKS[i]))
+        per = []
+        t = time.perf_counter()
+        for _ in session.propagate(direction=Direction.FORWARD, end_frame=frames):
+            now = time.perf_counter()
+            per.append(now - t)
+            t = now
+        out[f"per_frame_{n_obj}obj_s"] = per[1:]
+    return out
+
+
+def summary(d: dict) -> dict:
+    s = {k: round(v, 3) for k, v in d.items() if isinstance(v, float)}
+    for n in (1, 3):
+        per = d[f"per_frame_{n}obj_s"]
+        s[f"per_frame_{n}obj_mean_s"] = round(statistics.mean(per), 3)
+        s[f"per_frame_{n}obj_last3_s"] = round(statistics.mean(per[-3:]), 3)
+    return s
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--frames", type=int, default=8)
+    ap.add_argument("--official", default=os.environ.get("SAM2_OFFICIAL"))
+    ap.add_argument("--official-python", default="/work/ref/venv/bin/python")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    import torch
+
+    from core.sam2.config import config_for
+    from tests.sam2_helpers import save_random_checkpoint
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    result: dict = {"frames": args.frames, "threads": torch.get_num_threads(), "model": "sam2.1 tiny, random weights"}
+    with tempfile.TemporaryDirectory() as tmp:
+        ckpt = save_random_checkpoint(Path(tmp) / "tiny.pt", config_for("2.1", "tiny"))
+        result["ours"] = summary(ours(ckpt, args.frames))
+        print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)
+        if args.official:
+            proc = subprocess.run(
+                [args.official_python, "-c", OFFICIAL, args.official, str(ckpt), str(FOLDER), str(args.frames),
+                 str(args.threads), json.dumps(CLICKS)],
+                capture_output=True, text=True, check=False,
+            )
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if not lines:
+                result["official_error"] = proc.stderr[-2000:]
+            else:
+                result["official"] = summary(json.loads(lines[-1][7:]))
+    if "official" in result:
+        o, m = result["official"], result["ours"]
+        result["speedup_vs_official"] = {
+            k: round(o[k] / m[k], 2) for k in ("per_frame_1obj_mean_s", "per_frame_3obj_mean_s", "cached_click_s", "first_click_s")
+        }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
