@@ -1,0 +1,127 @@
+"""Benchmark of Masklet's SAM 2 image path on CPU (or another device): image-encoder time,
+click-to-mask time on an already encoded image, peak memory. Prints JSON.
+
+Usage: python bench/image_encoder.py [--size tiny] [--runs 5] [--device cpu]
+With SAM2_OFFICIAL=/path/to/facebookresearch/sam2 (and an environment where it imports), the
+official encoder is timed in the same run on the same weights and input, alternating with ours,
+and the ratio ours/official is reported (< 1 means ours is faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.sam2.config import config_for  # noqa: E402
+from core.sam2.device import autocast, pick_device  # noqa: E402
+from core.sam2.image_predictor import Sam2ImagePredictor, preprocess_image  # noqa: E402
+from tests.sam2_helpers import random_model  # noqa: E402
+
+YAML = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def timed(fn) -> float:  # noqa: ANN001
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def build_official(path: str, size: str, state_dict: dict):  # noqa: ANN201, ANN001
+    tools = ROOT.parent / "shared" / "tools"
+    if (tools / "torchvision_cpu_fix.py").is_file():
+        sys.path.insert(0, str(tools))
+        import torchvision_cpu_fix
+
+        torchvision_cpu_fix.install()
+    sys.path.insert(0, path)
+    from sam2.build_sam import build_sam2
+
+    model = build_sam2(f"configs/sam2.1/sam2.1_hiera_{YAML[size]}.yaml", None, device="cpu")
+    model.load_state_dict(state_dict, strict=True)
+    return model.eval()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="tiny", choices=list(YAML))
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    rss_start = peak_rss_mb()
+    model = random_model(config_for("2.1", args.size), seed=0).to(device)
+    image = np.asarray(np.random.default_rng(0).integers(0, 256, (768, 1024, 3)), dtype=np.uint8)
+    x = preprocess_image(image, model.image_size, device)
+
+    def ours() -> None:
+        with torch.inference_mode(), autocast(device):
+            model.encode_image(x)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    official_model = None
+    official_path = os.environ.get("SAM2_OFFICIAL")
+    ours()  # warm-up
+    rss_ours = peak_rss_mb()
+
+    predictor = Sam2ImagePredictor(model)
+    set_image_s = timed(lambda: predictor.set_image(image))
+    clicks = [timed(lambda: predictor.predict(points=[[500 + 7 * i, 400]], labels=[1])) for i in range(max(args.runs, 5))]
+    rss_ours = max(rss_ours, peak_rss_mb())
+
+    if official_path and device.type == "cpu":
+        official_model = build_official(official_path, args.size, model.state_dict())
+
+        def official() -> None:
+            with torch.no_grad():
+                official_model.forward_image(x)
+
+        official()  # warm-up
+    ours_times, official_times = [], []
+    for _ in range(args.runs):  # alternate, so that both see the same machine load
+        ours_times.append(timed(ours))
+        if official_model is not None:
+            official_times.append(timed(official))
+
+    result: dict[str, object] = {
+        "model": f"sam2.1 {args.size} (random weights)",
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "input": f"{model.image_size}x{model.image_size}",
+        "encoder_s_median": round(statistics.median(ours_times), 3),
+        "encoder_s_min": round(min(ours_times), 3),
+        "encoder_s_all": [round(t, 3) for t in ours_times],
+        "set_image_s": round(set_image_s, 3),
+        "click_to_mask_ms_median": round(1000 * statistics.median(clicks), 1),
+        "peak_rss_mb_ours": round(rss_ours, 1),
+        "rss_mb_before_model": round(rss_start, 1),
+    }
+    if official_times:
+        result["official_encoder_s_median"] = round(statistics.median(official_times), 3)
+        result["official_encoder_s_min"] = round(min(official_times), 3)
+        result["official_encoder_s_all"] = [round(t, 3) for t in official_times]
+        result["ratio_ours_over_official_median"] = round(statistics.median(ours_times) / statistics.median(official_times), 3)
+        result["ratio_ours_over_official_min"] = round(min(ours_times) / min(official_times), 3)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
