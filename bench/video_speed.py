@@ -8,6 +8,7 @@ Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder)
   frames (frame 0, the prompted frame, excluded).
 
   .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N]
+  (--frames 0: clicks only, no propagation)
   (the official side needs SAM2_OFFICIAL / --official and runs in /work/ref/venv)
 """
 
@@ -54,7 +55,7 @@ for k in range(5):
                             labels=np.array([1], np.int32), clear_old_points=False)
     times.append(time.perf_counter() - t)
 out["cached_click_s"] = statistics.median(times)
-for n_obj in (1, 3):
+for n_obj in (1, 3) if frames > 0 else ():
     p.reset_state(state)
     for i in range(n_obj):
         p.add_new_points_or_box(state, 0, i + 1, points=np.array([clicks[i]], np.float32), labels=np.array([1], np.int32))
@@ -95,7 +96,7 @@ def ours(ckpt: Path, frames: int) -> dict:
         session.add_prompt(p, clear_old=False)
         times.append(time.perf_counter() - t)
     out["cached_click_s"] = statistics.median(times)
-    for n_obj in (1, 3):
+    for n_obj in (1, 3) if frames > 0 else ():
         session = VideoSession(model, open_frames(FOLDER))
         for i in range(n_obj):
             session.add_prompt(click(0, i + 1, CLICKS[i]))
@@ -112,7 +113,9 @@ def ours(ckpt: Path, frames: int) -> dict:
 def summary(d: dict) -> dict:
     s = {k: round(v, 3) for k, v in d.items() if isinstance(v, float)}
     for n in (1, 3):
-        per = d[f"per_frame_{n}obj_s"]
+        per = d.get(f"per_frame_{n}obj_s")
+        if not per:
+            continue
         s[f"per_frame_{n}obj_mean_s"] = round(statistics.mean(per), 3)
         s[f"per_frame_{n}obj_last3_s"] = round(statistics.mean(per[-3:]), 3)
     return s
@@ -151,7 +154,9 @@ def main() -> None:
     if "official" in result:
         o, m = result["official"], result["ours"]
         result["speedup_vs_official"] = {
-            k: round(o[k] / m[k], 2) for k in ("per_frame_1obj_mean_s", "per_frame_3obj_mean_s", "cached_click_s", "first_click_s")
+            k: round(o[k] / m[k], 2)
+            for k in ("per_frame_1obj_mean_s", "per_frame_3obj_mean_s", "cached_click_s", "first_click_s")
+            if k in o and k in m
         }
     print(json.dumps(result, indent=1))
 

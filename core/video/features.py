@@ -2,7 +2,10 @@
 
 The image encoder is the costly part of a click; keeping the features of the last few frames
 used (propagated, clicked, or shown: ``prefetch``) means a click on a recent frame goes straight
-to the heads. Features are batch 1; objects expand them.
+to the heads. Features are batch 1; objects expand them. Only what the video engine reads is
+kept: the feature maps of every level and the position encoding of the lowest-resolution level,
+one copy shared by all frames (it depends on the shape only). The high-resolution levels'
+position encodings (80 MB a frame at 1024) are dropped: nothing reads them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class FeatureCache:
         self._get_frame = get_frame
         self.capacity = capacity
         self._items: OrderedDict[int, ImageFeatures] = OrderedDict()
+        self._pos: torch.Tensor | None = None
         self.encoder_runs = 0
 
     def __contains__(self, frame: int) -> bool:
@@ -45,7 +49,12 @@ class FeatureCache:
             return feats
         image = frame_to_input(self._get_frame(frame), self._model.image_size).to(self._model.device)
         with torch.inference_mode():
-            feats = self._model.encode_image(image)
+            full = self._model.encode_image(image)
+        if self._pos is None or self._pos.shape != full.vision_pos_embeds[-1].shape:
+            self._pos = full.vision_pos_embeds[-1]
+        # vision_pos_embeds holds the last level only: callers read vision_pos_embeds[-1]
+        feats = ImageFeatures(full.vision_feats, [self._pos], full.feat_sizes, full.high_res_features)
+        del full
         self.encoder_runs += 1
         self._items[frame] = feats
         while len(self._items) > self.capacity:
