@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any, Callable
 
 import numpy as np
+import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
@@ -56,6 +57,13 @@ def _fingerprint(path: str) -> str:
     from core.frames import fingerprint
 
     return fingerprint(path)
+
+
+def _close(frames: FrameSource | None) -> None:
+    """Stop a frame source's decoder and read-ahead thread (sources without close() need nothing)."""
+    close = getattr(frames, "close", None)
+    if close is not None:
+        close()
 
 
 class SessionController(QObject):
@@ -164,6 +172,7 @@ class SessionController(QObject):
 
     def _set_video(self, frames: FrameSource, doc: AnnotationDocument, project: str | None) -> None:
         self.cancel_run()
+        _close(self.frames)
         self.frames = frames
         self.model.set_document(doc)
         self.undo_stack.clear()
@@ -390,7 +399,10 @@ class SessionController(QObject):
     def shutdown(self) -> bool:
         """Stop the worker thread (cancelling any run); True when it stopped."""
         self.cancel_run()
-        return self.worker.shutdown()
+        stopped = self.worker.shutdown()
+        _close(self.frames)
+        self.frames = None
+        return stopped
 
 
 __all__ = ["SessionController", "ModelState", "RunProgress", "PROJECT_SUFFIX", "VideoMissingError"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
+import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.masks import Rle
@@ -224,14 +225,13 @@ class ModelWorker(QObject):
             self._rebuild_engine()
             self.modelReady.emit(self._model.label)
         elif isinstance(request, OpenVideoRequest):
-            self._frames, self._engine = None, None
+            self.release()
             self._frames = self._opener(request.path, request.cache_mb)
             self._feature_cache = request.feature_cache_frames
             self._rebuild_engine()
             self.videoReady.emit(request.path)
         elif isinstance(request, CloseVideoRequest):
-            self._frames, self._engine = None, None
-            self._given.clear()
+            self.release()
         elif isinstance(request, PrefetchRequest):
             if self._engine is not None and request.frame == self.latest_prefetch:
                 self._engine.prefetch_features(request.frame)
@@ -246,6 +246,15 @@ class ModelWorker(QObject):
             self._given = {k: v for k, v in self._given.items() if k[0] != request.obj_id}
         elif isinstance(request, PropagateRequest):
             self._propagate(request)
+
+    def release(self) -> None:
+        """Drop the engine and close the video (on this thread, or after the thread stopped)."""
+        self._engine = None
+        self._given.clear()
+        close = getattr(self._frames, "close", None)
+        self._frames = None
+        if close is not None:
+            close()
 
     def _rebuild_engine(self) -> None:
         self._given.clear()
@@ -349,4 +358,7 @@ class WorkerHandle(QObject):
         self.flags.cancel_all()
         self.worker.latest_prefetch = -2  # drop queued prefetches
         self.thread.quit()
-        return bool(self.thread.wait(timeout_ms))
+        stopped = bool(self.thread.wait(timeout_ms))
+        if stopped:
+            self.worker.release()  # the thread is gone: closing its video here is safe
+        return stopped

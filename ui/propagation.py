@@ -6,7 +6,7 @@ Results stream onto the canvas: while a run goes, the view follows the newest fi
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
@@ -14,6 +14,8 @@ from annotator.session_controller import SessionController
 from annotator.session_run import RunProgress
 from core.types import Direction, FrameResult
 from ui.timeline import Timeline
+
+FOLLOW_MS = 80
 
 
 class ProgressWidget(QWidget):
@@ -57,6 +59,11 @@ class PropagationControls(QObject):
         super().__init__(parent)
         self.session, self.actions, self.timeline, self.progress = session, actions, timeline, progress
         self.follow = True
+        self._latest: int | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._show_latest)
         actions["track.forward"].triggered.connect(lambda: self.propagate(Direction.FORWARD))
         actions["track.backward"].triggered.connect(lambda: self.propagate(Direction.BACKWARD))
         actions["track.both"].triggered.connect(lambda: self.propagate(Direction.BOTH))
@@ -90,13 +97,24 @@ class PropagationControls(QObject):
         self._enable(False)
 
     def _finished(self, cancelled: bool, frames: int) -> None:
+        self._follow_timer.stop()
+        self._show_latest()
+        self._latest = None
         self.progress.stop()
         self._enable(True)
 
     def _frame_done(self, run_id: int, result: FrameResult) -> None:
         run = self.session.run
-        if self.follow and run is not None and run.run_id == run_id and result.frame != self.session.frame:
-            self.session.set_frame(result.frame)
+        if self.follow and run is not None and run.run_id == run_id:
+            # Show the newest finished frame, at most FOLLOW_MS apart: a fast engine must not
+            # make the GUI thread decode and draw every frame it produces.
+            self._latest = result.frame
+            if not self._follow_timer.isActive():
+                self._follow_timer.start()
+
+    def _show_latest(self) -> None:
+        if self._latest is not None and self._latest != self.session.frame:
+            self.session.set_frame(self._latest)
 
     def _enable(self, idle: bool) -> None:
         for name in ("track.forward", "track.backward", "track.both"):

@@ -186,7 +186,7 @@ class Timeline(QWidget):
             xs = rect.left() + np.arange(width + 1, dtype=float)
         else:
             states, locked, iou = lane.states, lane.locked, lane.iou
-            xs = np.array([self.x_of(f) for f in range(n + 1)])
+            xs = rect.left() + np.arange(n + 1, dtype=float) / max(1, n) * rect.width()
         body_h = LANE_H - CONF_H - 3
         p.fillRect(QRectF(rect.left(), top + 1, rect.width(), LANE_H - 2), QColor(46, 46, 52))
         for i in np.flatnonzero(states):
