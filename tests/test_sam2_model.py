@@ -120,3 +120,18 @@ def test_random_weights_are_non_zero_and_deterministic() -> None:
     assert all(bool((v != 0).all()) for v in a.values())
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not torch.equal(a["no_mem_embed"], c["no_mem_embed"])
+
+
+def test_encoder_position_cache_follows_weight_changes() -> None:
+    model = random_model(seed=2)
+    x = torch.randn(1, 3, model.image_size, model.image_size)
+    with torch.no_grad():
+        first = model.encode_image(x).vision_feats[-1].clone()
+        assert torch.equal(model.encode_image(x).vision_feats[-1], first)  # cached path, same numbers
+        model.image_encoder.trunk.pos_embed.add_(0.5)  # e.g. load_state_dict copying new weights in
+        changed = model.encode_image(x).vision_feats[-1]
+    assert not torch.equal(changed, first)
+    fresh = random_model(seed=2)
+    with torch.no_grad():
+        fresh.image_encoder.trunk.pos_embed.add_(0.5)
+        assert torch.equal(fresh.encode_image(x).vision_feats[-1], changed)

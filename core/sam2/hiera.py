@@ -122,8 +122,9 @@ class MultiScaleBlock(nn.Module):
         if self.window_size > 0:
             x = window_unpartition(x, window, pad_hw, (h, w))
 
-        x = shortcut + x
-        return x + self.mlp(self.norm2(x))
+        # x is a fresh tensor here (attention output), so the residual sums can run in place
+        x = x.add_(shortcut)
+        return self.mlp(self.norm2(x)).add_(x)
 
 
 class Hiera(nn.Module):
@@ -167,13 +168,27 @@ class Hiera(nn.Module):
             )
             embed_dim = dim_out
         self.channel_list = [self.blocks[i].dim_out for i in self.stage_ends[::-1]]
+        self._pos_cache: tuple[tuple, torch.Tensor] | None = None
 
     def _get_pos_embed(self, hw: tuple[int, int]) -> torch.Tensor:
-        """Background embedding resized to (h, w) plus the tiled window embedding -> (1, h, w, C)."""
+        """Background embedding resized to (h, w) plus the tiled window embedding -> (1, h, w, C).
+
+        Without autograd it is cached, keyed by the parameters' identity and version, since it
+        depends on nothing else (a bicubic resize per image otherwise).
+        """
+        # inference tensors (a model built under inference mode) have no version counter
+        cacheable = not torch.is_grad_enabled() and not self.pos_embed.is_inference()
+        key = None
+        if cacheable:
+            key = (hw, self.pos_embed.data_ptr(), self.pos_embed._version, self.pos_embed_window._version)
+            if self._pos_cache is not None and self._pos_cache[0] == key:
+                return self._pos_cache[1]
         pos = F.interpolate(self.pos_embed, size=hw, mode="bicubic")
         win = self.pos_embed_window
-        pos = pos + win.tile([p // q for p, q in zip(pos.shape, win.shape)])
-        return pos.permute(0, 2, 3, 1)
+        pos = (pos + win.tile([p // q for p, q in zip(pos.shape, win.shape)])).permute(0, 2, 3, 1)
+        if key is not None:
+            self._pos_cache = (key, pos)
+        return pos
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         x = self.patch_embed(x)
@@ -182,5 +197,11 @@ class Hiera(nn.Module):
         for i, blk in enumerate(self.blocks):
             x = blk(x)
             if i in self.stage_ends:
-                outputs.append(x.permute(0, 3, 1, 2))
+                feats = x.permute(0, 3, 1, 2)
+                if not outputs:
+                    # The official first stage ends in channels-first memory (its residual sums
+                    # inherit the patch embedding's layout); giving the neck's 1x1 conv that same
+                    # layout keeps oneDNN on the same kernel, so the features stay bit-identical.
+                    feats = feats.contiguous()
+                outputs.append(feats)
         return outputs
