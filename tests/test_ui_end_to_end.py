@@ -137,8 +137,7 @@ def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow
 
     # reopen in a fresh window: every mask, prompt and object is back
     (tmp_path / "other").mkdir()
-    other = MainWindow(settings=settings_with_model(tmp_path / "other", None), load_model=False)
-    qtbot.addWidget(other)
+    other = open_window(qtbot, settings_with_model(tmp_path / "other", None), load_model=False)
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(project), ""))
     other.actions["file.open_project"].trigger()
     doc, back = s.model.document, other.session.model.document

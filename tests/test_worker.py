@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QObject, Signal
 
 from annotator.worker import (
     Leg, LoadedModel, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
@@ -80,6 +81,29 @@ class FakeEngine:
             yield FrameResult(frame, {o: self._mask(o) for o in obj_ids if not locked(o, frame)})
 
 
+class Relay(QObject):
+    """Re-emits the worker's signals on the GUI thread (as the window receives them), so that
+    pytest-qt's waits, whose timers live on the GUI thread, are stopped from that thread."""
+
+    modelReady = Signal(str)
+    modelFailed = Signal(str)
+    videoReady = Signal(str)
+    promptDone = Signal(int, object)
+    frameDone = Signal(int, object)
+    progress = Signal(int, int, int)
+    runFinished = Signal(int, bool, int)
+
+    def __init__(self, worker) -> None:
+        super().__init__()
+        for name in ("modelReady", "modelFailed", "videoReady", "promptDone", "frameDone", "progress", "runFinished"):
+            getattr(worker, name).connect(getattr(self, name))
+
+
+def relayed(h: WorkerHandle) -> WorkerHandle:
+    h.relay = Relay(h.worker)
+    return h
+
+
 @pytest.fixture
 def handle(qtbot):
     engines: list[FakeEngine] = []
@@ -88,14 +112,15 @@ def handle(qtbot):
         engines.append(FakeEngine(model, frames, cache, delay=0.02))
         return engines[-1]
 
-    h = WorkerHandle(loader=lambda sel: LoadedModel(("model", sel.path), "cpu · fp32"), factory=factory, opener=lambda p, mb: ArrayFrames())
+    h = relayed(WorkerHandle(loader=lambda sel: LoadedModel(("model", sel.path), "cpu · fp32"), factory=factory,
+                             opener=lambda p, mb: ArrayFrames()))
     h.engines = engines
     yield h
     assert h.shutdown(5000)
 
 
 def _ready(qtbot, h: WorkerHandle) -> None:
-    with qtbot.waitSignals([h.worker.modelReady, h.worker.videoReady], timeout=5000):
+    with qtbot.waitSignals([h.relay.modelReady, h.relay.videoReady], timeout=5000):
         h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
         h.submit(OpenVideoRequest("video.mp4"))
 
@@ -103,7 +128,7 @@ def _ready(qtbot, h: WorkerHandle) -> None:
 def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> None:
     _ready(qtbot, handle)
     prompt = Prompt(3, 1, box=np.array([2, 4, 10, 12], np.float32))
-    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000) as blocker:
         handle.submit(PromptRequest(7, prompt))
     request_id, result = blocker.args
     assert request_id == 7 and result.frame == 3
@@ -112,7 +137,7 @@ def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> N
 
 
 def test_model_label_reaches_the_window(qtbot, handle) -> None:
-    with qtbot.waitSignal(handle.worker.modelReady, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.relay.modelReady, timeout=5000) as blocker:
         handle.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
     assert blocker.args == ["cpu · fp32"]
 
@@ -121,9 +146,9 @@ def test_model_failure_is_one_line(qtbot) -> None:
     def broken(spec):
         raise FileNotFoundError("no checkpoint at /nowhere.pt\nmore detail")
 
-    h = WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
+    h = relayed(WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames()))
     try:
-        with qtbot.waitSignal(h.worker.modelFailed, timeout=5000) as blocker:
+        with qtbot.waitSignal(h.relay.modelFailed, timeout=5000) as blocker:
             h.submit(LoadModelRequest(ModelSelection(Path("/nowhere.pt"))))
         assert blocker.args == ["FileNotFoundError: no checkpoint at /nowhere.pt"]
     finally:
@@ -133,9 +158,9 @@ def test_model_failure_is_one_line(qtbot) -> None:
 def test_propagation_streams_and_cancel_keeps_finished_frames(qtbot, handle) -> None:
     _ready(qtbot, handle)
     frames: list[int] = []
-    handle.worker.frameDone.connect(lambda run, result: frames.append(result.frame))
-    handle.worker.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None)
-    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000) as blocker:
+    handle.relay.frameDone.connect(lambda run, result: frames.append(result.frame))
+    handle.relay.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None)
+    with qtbot.waitSignal(handle.relay.runFinished, timeout=10000) as blocker:
         handle.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
     run_id, cancelled, done = blocker.args
     assert run_id == 1 and cancelled
@@ -146,14 +171,14 @@ def test_sync_gives_edits_as_masks_and_restarts_an_object_whose_prompt_was_undon
     _ready(qtbot, handle)
     p0 = Prompt(0, 1, points=np.array([[3, 3]], np.float32), labels=np.array([1], np.int32))
     p9 = Prompt(9, 1, points=np.array([[5, 5]], np.float32), labels=np.array([1], np.int32))
-    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
         handle.submit(PromptRequest(1, p0))
-    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
         handle.submit(PromptRequest(2, p9))
     edited = np.zeros((24, 32), bool)
     edited[1:4, 1:5] = True
     conditioning = {1: {0: p0, 4: encode(edited)}}  # frame 9's click was undone, frame 4 edited
-    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
+    with qtbot.waitSignal(handle.relay.runFinished, timeout=10000):
         handle.submit(PropagateRequest(2, (Leg(0, Direction.FORWARD, 4),), (1,), conditioning))
     calls = handle.engines[0].calls
     after = calls[calls.index(("add_prompt", 1, 9)) + 1:]
@@ -164,8 +189,8 @@ def test_sync_gives_edits_as_masks_and_restarts_an_object_whose_prompt_was_undon
 def test_locked_frames_reach_the_engine(qtbot, handle) -> None:
     _ready(qtbot, handle)
     results: list[FrameResult] = []
-    handle.worker.frameDone.connect(lambda run, r: results.append(r))
-    with qtbot.waitSignal(handle.worker.runFinished, timeout=10000):
+    handle.relay.frameDone.connect(lambda run, r: results.append(r))
+    with qtbot.waitSignal(handle.relay.runFinished, timeout=10000):
         handle.submit(PropagateRequest(3, (Leg(0, Direction.FORWARD, 2),), (1, 2), {1: {}, 2: {}},
                                        locked=frozenset({(2, 1)})))
     assert [sorted(r.objects) for r in results] == [[1, 2], [1], [1, 2]]
@@ -175,7 +200,7 @@ def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
     _ready(qtbot, handle)
     for frame in range(10):
         handle.submit(PrefetchRequest(frame))
-    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):  # a marker after the prefetches
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):  # a marker after the prefetches
         handle.submit(PromptRequest(1, Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32))))
     prefetched = [c[1] for c in handle.engines[0].calls if c[0] == "prefetch"]
     assert prefetched[-1] == 9 and len(prefetched) < 10
@@ -184,16 +209,16 @@ def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
 def test_remove_object_forgets_its_inputs(qtbot, handle) -> None:
     _ready(qtbot, handle)
     handle.submit(RemoveObjectRequest(4))
-    with qtbot.waitSignal(handle.worker.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
         handle.submit(PromptRequest(1, Prompt(0, 4, box=np.array([0, 0, 2, 2], np.float32))))
     assert ("remove_object", 4) in handle.engines[0].calls
 
 
 def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
-    h = WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
-                     opener=lambda p, mb: ArrayFrames(n=1000))
+    h = relayed(WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
+                             opener=lambda p, mb: ArrayFrames(n=1000)))
     _ready(qtbot, h)
-    with qtbot.waitSignal(h.worker.progress, timeout=5000):
+    with qtbot.waitSignal(h.relay.progress, timeout=5000):
         h.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
     started = time.monotonic()
     assert h.shutdown(5000)

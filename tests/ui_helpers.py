@@ -59,7 +59,8 @@ def open_window(qtbot, settings, load_model: bool = True):
     from ui.main_window import MainWindow
 
     w = MainWindow(settings=settings, load_model=load_model)
-    qtbot.addWidget(w)
+    # pytest-qt closes its widgets before fixture teardown: never let that close ask to save
+    qtbot.addWidget(w, before_close_func=lambda win: win.session.undo_stack.setClean())
     w.show()
     qtbot.waitExposed(w)
     w.activateWindow()

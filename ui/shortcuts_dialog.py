@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QHeaderView, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 from ui.shortcuts import MOUSE, sections
+
+
+def key_text(keys: tuple[str, ...]) -> str:
+    """Keys as this platform writes them (``Ctrl+Shift+Z, Ctrl+Y``; ``Cmd`` on macOS)."""
+    return ", ".join(QKeySequence(k).toString(QKeySequence.SequenceFormat.NativeText) for k in keys)
 
 
 def shortcut_rows() -> list[tuple[str, str, str]]:
@@ -13,7 +19,7 @@ def shortcut_rows() -> list[tuple[str, str, str]]:
     for section, specs in sections().items():
         for spec in specs:
             if spec.keys:
-                rows.append((section, ", ".join(spec.keys), spec.text.replace("&", "")))
+                rows.append((section, key_text(spec.keys), spec.text.replace("&", "")))
     rows += [("Mouse", gesture, what) for gesture, what in MOUSE]
     return rows
 

@@ -1,0 +1,133 @@
+"""How responsive the window is, measured through the real main window (headless), printed as JSON.
+
+- click_to_mask_ms: a click on the canvas until its mask is in the document and on the overlay,
+  first on a frame whose features are cached (prefetched when it was shown), and on a fresh frame.
+- frame_step_ms / frame_seek_ms: showing the next frame / a random frame with two objects' masks.
+- stall_ms: the longest and 99th-percentile gaps of a 10 ms GUI timer while the engine propagates.
+
+Usage: QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--checkpoint CKPT] [--video PATH] [--frames N]
+Without --checkpoint a small random SAM 2 (the test configuration) is used: the numbers then show
+the window's own overhead more than the model's speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _wait(app, predicate, timeout: float = 300.0) -> None:
+    end = time.perf_counter() + timeout
+    while not predicate():
+        if time.perf_counter() > end:
+            raise TimeoutError("the window did not answer in time")
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint", type=Path)
+    parser.add_argument("--video", type=Path, default=ROOT.parent / "shared" / "data" / "videos" / "bedroom.mp4")
+    parser.add_argument("--frames", type=int, default=30, help="frames to propagate while timing the event loop")
+    args = parser.parse_args()
+
+    from PySide6.QtCore import QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+
+    from annotator.model_store import ModelSettings
+    from annotator.session_controller import ModelState
+    from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
+    from core.types import Direction
+    from ui.app import make_application
+    from ui.main_window import MainWindow
+    from ui.settings import AppSettings
+
+    app = make_application()
+    tmp = Path(tempfile.mkdtemp(prefix="masklet-bench-"))
+    checkpoint = args.checkpoint
+    if checkpoint is None:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from tests.ui_helpers import present_checkpoint
+
+        checkpoint = present_checkpoint(tmp / "random.pt")
+    q = QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat)
+    ModelSettings(q).save(ModelSelection(checkpoint, DeviceChoice.AUTO, PrecisionChoice.AUTO))
+    w = MainWindow(settings=AppSettings(q))
+    w.resize(1400, 900)
+    w.show()
+    s = w.session
+    if not w.open_path(str(args.video)):
+        print(json.dumps({"error": f"cannot open {args.video}"}))
+        return 1
+    _wait(app, lambda: s.model_state in (ModelState.READY, ModelState.FAILED))
+    if s.model_state is ModelState.FAILED:
+        print(json.dumps({"error": s.model_message}))
+        return 1
+    width, height = s.video.width, s.video.height
+
+    def click(x: float, y: float) -> float:
+        obj_id = s.add_object()
+        frame = s.frame
+        started = time.perf_counter()
+        QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, pos=w.canvas.view_pos(x, y).toPoint())
+        _wait(app, lambda: s.model.mask(obj_id, frame) is not None)
+        app.processEvents()  # the overlay redraw
+        return 1000 * (time.perf_counter() - started)
+
+    s.set_frame(5)
+    time.sleep(2.0)  # let the prefetch of frame 5's features finish
+    _wait(app, lambda: True)
+    cached = click(width * 0.3, height * 0.4)
+    s.set_frame(150)
+    fresh = click(width * 0.7, height * 0.5)  # right away: features are still being computed
+
+    def show(frame: int) -> float:
+        started = time.perf_counter()
+        s.set_frame(frame)
+        app.processEvents()
+        return 1000 * (time.perf_counter() - started)
+
+    steps = sorted(show(f) for f in range(100, 130))
+    seeks = sorted(show(f) for f in (17, 180, 3, 95, 160, 40, 120, 7, 199, 60))
+
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setTimerType(Qt.TimerType.PreciseTimer)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    s.set_frame(5)
+    app.processEvents()
+    timer.start(10)
+    started = time.perf_counter()
+    s.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
+    _wait(app, lambda: s.run is None, timeout=3600)
+    elapsed = time.perf_counter() - started
+    timer.stop()
+    gaps = sorted(1000 * (b - a) for a, b in zip(ticks, ticks[1:]))
+    result = {
+        "video": args.video.name,
+        "model": s.model_message,
+        "click_to_mask_ms": {"cached_features": round(cached, 1), "fresh_frame": round(fresh, 1)},
+        "frame_step_ms": {"median": round(steps[len(steps) // 2], 1), "max": round(steps[-1], 1)},
+        "frame_seek_ms": {"median": round(seeks[len(seeks) // 2], 1), "max": round(seeks[-1], 1)},
+        "propagation": {"frames": args.frames, "seconds": round(elapsed, 2), "fps": round(args.frames / elapsed, 2)},
+        "stall_ms": {"max": round(gaps[-1], 1), "p99": round(gaps[int(0.99 * (len(gaps) - 1))], 1),
+                     "timer_ticks": len(ticks)},
+    }
+    s.undo_stack.setClean()
+    w.close()
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""The window without a model, shortcuts, settings, drag and drop, object edits, and closing while a
+propagation runs (an injected engine keeps these fast; the real one is in test_ui_end_to_end)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QKeySequence
+from PySide6.QtWidgets import QMessageBox
+
+from annotator.document import MaskSource
+from annotator.session_controller import ModelState
+from annotator.worker import LoadedModel, WorkerHandle
+from core.frames import open_frames
+from core.masks import encode
+from core.models.runtime import ModelSelection
+from core.types import Direction, FrameResult, ObjectMask
+from tests.ui_helpers import LEFT, close_window, open_window, settings_with_model, view_point
+from ui.main_window import MainWindow
+from ui.shortcuts import ACTIONS
+from ui.shortcuts_dialog import ShortcutsDialog, key_text, shortcut_rows
+
+pytestmark = pytest.mark.gui
+
+
+class SlowEngine:
+    """Masks are a fixed square; propagation takes ``delay`` seconds a frame and honours cancel."""
+
+    def __init__(self, model: object, frames, cache: int, delay: float = 0.05) -> None:
+        self.h, self.w, self.n, self.delay = frames.info.height, frames.info.width, len(frames), delay
+
+    def _result(self, frame: int, obj_ids) -> FrameResult:
+        m = np.zeros((self.h, self.w), bool)
+        m[50:150, 100:300] = True
+        return FrameResult(frame, {o: ObjectMask(o, encode(m), 2.0, 0.9) for o in obj_ids})
+
+    def add_prompt(self, prompt, clear_old=True):
+        return self._result(prompt.frame, [prompt.obj_id])
+
+    def add_mask(self, frame, obj_id, mask):
+        return self._result(frame, [obj_id])
+
+    def remove_object(self, obj_id): ...
+    def clear_prompts(self, frame, obj_id=None): ...
+    def prefetch_features(self, frame): ...
+
+    def propagate(self, start_frame=None, direction=Direction.BOTH, *, end_frame=None, obj_ids=None,
+                  locked=None, cancel=None, return_logits=False):
+        last = self.n - 1 if end_frame is None else end_frame
+        for frame in range(start_frame, last + 1):
+            if cancel():
+                return
+            time.sleep(self.delay)
+            yield self._result(frame, obj_ids)
+
+
+def fake_worker() -> WorkerHandle:
+    return WorkerHandle(loader=lambda sel: LoadedModel("fake", "cpu · fp32"), factory=SlowEngine,
+                        opener=lambda path, mb: open_frames(path, cache_mb=mb))
+
+
+@pytest.fixture
+def bare(qtbot, tmp_path: Path):
+    """A window with no checkpoint anywhere."""
+    w = open_window(qtbot, settings_with_model(tmp_path, None))
+    yield w
+    close_window(w)
+
+
+def test_without_a_model_the_window_says_so_and_the_brush_still_works(qtbot, bare: MainWindow, shared_data: Path) -> None:
+    w, s = bare, bare.session
+    assert s.model_state is ModelState.NONE
+    assert "No model" in w.status.model_label.text() and "File > Model" in w.status.model_label.text()
+    assert w.status.choose_model.isVisibleTo(w)
+    assert w.open_path(str(shared_data / "videos" / "bedroom.mp4"))
+    qtbot.mouseClick(w.canvas.viewport(), LEFT, pos=view_point(w, 300, 200))  # a click needs a model
+    assert s.model.document.masks.get(1, {}) == {} and "model" in w.status.currentMessage()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_D)
+    vp = w.canvas.viewport()
+    qtbot.mousePress(vp, LEFT, pos=view_point(w, 100, 100))
+    qtbot.mouseMove(vp, view_point(w, 200, 100))
+    qtbot.mouseRelease(vp, LEFT, pos=view_point(w, 200, 100))
+    entry = s.model.mask(1, 0)
+    assert entry is not None and entry.source is MaskSource.EDITED and entry.rle.decode()[100, 150]
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Right)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert s.frame == 11 and w.navigation.spin.value() == 11
+
+
+def test_shortcuts_dialog_lists_every_bound_shortcut(qtbot, bare: MainWindow) -> None:
+    rows = shortcut_rows()
+    listed = {(keys, what) for _, keys, what in rows}
+    for spec in ACTIONS:
+        if spec.keys:
+            assert (key_text(spec.keys), spec.text.replace("&", "")) in listed
+            assert bare.actions[spec.name].shortcuts() == [QKeySequence(k) for k in spec.keys]
+    every_key = [k for spec in ACTIONS for k in spec.keys]
+    assert len(every_key) == len(set(every_key)), "two actions share a key"
+    dialog = ShortcutsDialog(bare)
+    qtbot.addWidget(dialog)
+    assert dialog.table.rowCount() == len(rows) and any(r[0] == "Mouse" for r in rows)
+
+
+def test_settings_persist_opacity_recent_files_and_layout(qtbot, tmp_path: Path, shared_data: Path) -> None:
+    settings = settings_with_model(tmp_path, None)
+    w = open_window(qtbot, settings)
+    assert w.open_path(str(shared_data / "frames" / "bedroom"))  # a folder of frames
+    assert w.session.frame_count() == 24
+    qtbot.keyClick(w.canvas, Qt.Key.Key_O)
+    opacity = w.overlay_style.opacity
+    w.tools.set_brush_size(33)
+    close_window(w)
+    again = open_window(qtbot, settings_with_model(tmp_path, None))
+    assert again.overlay_style.opacity == pytest.approx(opacity) and again.tools.brush_size == 33
+    assert again.settings.recent_files()[0].endswith("bedroom")
+    assert again.files.recent_menu.actions()[0].text().endswith("bedroom")
+    close_window(again)
+
+
+def test_dropping_a_file_opens_it(qtbot, bare: MainWindow, shared_data: Path) -> None:
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(shared_data / "videos" / "bedroom.mp4"))])
+    event = QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    bare.dropEvent(event)
+    assert bare.session.frame_count() == 200
+
+
+def test_object_edits_are_undoable_from_the_panel(qtbot, bare: MainWindow) -> None:
+    s = bare.session
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_N)
+    table = bare.objects.table
+    table.item(0, 0).setText("dog")
+    table.item(0, 1).setText("animal")
+    assert s.model.object(1).name == "dog" and s.model.object(1).category == "animal"
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert s.model.object(1).category == "object" and table.item(0, 1).text() == "object"
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_H)
+    assert 1 in bare.overlay_style.hidden and table.item(0, 2).checkState() == Qt.CheckState.Unchecked
+
+
+def test_closing_during_a_propagation_asks_then_stops_the_worker_cleanly(qtbot, tmp_path: Path, shared_data: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    w = MainWindow(settings=settings_with_model(tmp_path, None), worker=fake_worker(), load_model=False)
+    qtbot.addWidget(w, before_close_func=lambda win: win.session.undo_stack.setClean())
+    w.show()
+    s = w.session
+    assert w.open_path(str(shared_data / "videos" / "bedroom.mp4"))
+    s.load_model(ModelSelection(tmp_path / "fake.pt"))
+    qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=10000)
+    s.add_object()
+    qtbot.mouseClick(w.canvas.viewport(), LEFT, pos=view_point(w, 150, 100))
+    qtbot.waitUntil(lambda: s.model.mask(1, 0) is not None, timeout=10000)
+    with qtbot.waitSignal(s.runProgress, timeout=10000):
+        s.propagate(Direction.FORWARD)
+    qtbot.waitUntil(lambda: s.run is not None and s.run.frames_done >= 2, timeout=10000)
+    asked: list[str] = []
+
+    def answer(*args, **kwargs):
+        asked.append(args[1])
+        return QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
+    started = time.monotonic()
+    assert w.close()
+    assert asked == ["Unsaved changes"]
+    assert not s.worker.thread.isRunning() and time.monotonic() - started < 5
