@@ -21,9 +21,9 @@ from annotator.commands import (
 )
 from annotator.doc_model import DocumentModel
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef
-from annotator.session_run import PropagationRun, RunProgress
+from annotator.session_run import PropagationRun, RunProgress, legs_for
 from annotator.worker import (
-    CloseVideoRequest, Leg, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest,
+    CloseVideoRequest, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest,
     PropagateRequest, RemoveObjectRequest, WorkerHandle,
 )
 from core.models.runtime import ModelSelection
@@ -351,7 +351,7 @@ class SessionController(QObject):
         if not ids:
             self.message.emit("Nothing to propagate: click or box an object first.")
             return None
-        legs = self._legs(direction, frame_range)
+        legs = legs_for(direction, frame_range, self.frame)
         locked = frozenset((o, f) for o in ids for f in self.model.document.locked_frames(o))
         run_id = self._next_id
         self._next_id += 1
@@ -359,17 +359,6 @@ class SessionController(QObject):
         self.worker.submit(PropagateRequest(run_id, legs, tuple(ids), {o: conditioning[o] for o in ids}, locked))
         self.runStarted.emit(run_id)
         return run_id
-
-    def _legs(self, direction: Direction, frame_range: tuple[int, int] | None) -> tuple[Leg, ...]:
-        if frame_range is None:
-            return (Leg(self.frame, direction),)
-        a, b = sorted(frame_range)
-        if direction is Direction.FORWARD:
-            return (Leg(a, Direction.FORWARD, b),)
-        if direction is Direction.BACKWARD:
-            return (Leg(b, Direction.BACKWARD, a),)
-        mid = int(np.clip(self.frame, a, b))
-        return (Leg(mid, Direction.FORWARD, b), Leg(mid, Direction.BACKWARD, a))
 
     def cancel_run(self) -> None:
         if self.run is not None:

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass, field
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource
-from core.types import FrameResult
+from annotator.worker import Leg
+from core.types import Direction, FrameResult
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,20 @@ class RunProgress:
     def text(self) -> str:
         left = "" if self.eta is None else f", {format_seconds(self.eta)} left"
         return f"{self.done}/{self.total} frames, {self.rate:.1f} fps{left}"
+
+
+def legs_for(direction: Direction, frame_range: tuple[int, int] | None, current: int) -> tuple[Leg, ...]:
+    """The legs of a run: from ``current`` in ``direction``, or over an inclusive frame range
+    (both ways over a range: from the current frame, clamped into it, to each end)."""
+    if frame_range is None:
+        return (Leg(current, direction),)
+    a, b = sorted(frame_range)
+    if direction is Direction.FORWARD:
+        return (Leg(a, Direction.FORWARD, b),)
+    if direction is Direction.BACKWARD:
+        return (Leg(b, Direction.BACKWARD, a),)
+    middle = min(max(current, a), b)
+    return (Leg(middle, Direction.FORWARD, b), Leg(middle, Direction.BACKWARD, a))
 
 
 def format_seconds(seconds: float) -> str:

@@ -10,6 +10,8 @@ QtCore only: no widgets.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -22,6 +24,9 @@ from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 from core.masks import Rle
 from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, FrameSource, Prompt
+
+
+GIL_SWITCH_S = 0.001
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,11 @@ def load_model(selection: ModelSelection) -> LoadedModel:
     accelerate = importlib.import_module("core.models.accelerate")
     checkpoint = importlib.import_module("core.sam2.checkpoint")
     runtime = accelerate.resolve_here(selection)
+    if runtime.device == "cpu":
+        # Leave a core to the window: with every core busy in torch's spinning pool, the GUI
+        # thread waits for the CPU (and the GIL) far longer than a frame.
+        torch = importlib.import_module("torch")
+        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     model = checkpoint.load_model(str(selection.path), runtime.device)
     accelerate.compile_modules(model, runtime)
     return LoadedModel(model, runtime.label, lambda: accelerate.autocast(runtime))
@@ -335,6 +345,9 @@ class WorkerHandle(QObject):
         opener: FrameOpener = open_frames, parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
+        # The worker's Python code holds the GIL between torch calls; hand it back to the GUI
+        # thread sooner than the default 5 ms so event handling never queues behind it.
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
         self.flags = CancelFlags()
         self.thread = QThread()
         self.thread.setObjectName("masklet-model-worker")

@@ -2,7 +2,8 @@
 
 - click_to_mask_ms: a click on the canvas until its mask is in the document and on the overlay,
   first on a frame whose features are cached (prefetched when it was shown), and on a fresh frame.
-- frame_step_ms / frame_seek_ms: showing the next frame / a random frame with two objects' masks.
+- frame_step_ms / frame_seek_ms: from asking for the next / a random frame until it is on the canvas
+  with two objects' masks (the decoding runs on a loader thread; the GUI thread stays free).
 - stall_ms: the longest and 99th-percentile gaps of a 10 ms GUI timer while the engine propagates.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--checkpoint CKPT] [--video PATH] [--frames N]
@@ -94,7 +95,7 @@ def main() -> int:
     def show(frame: int) -> float:
         started = time.perf_counter()
         s.set_frame(frame)
-        app.processEvents()
+        _wait(app, lambda: w.presenter.shown_frame == frame)
         return 1000 * (time.perf_counter() - started)
 
     steps = sorted(show(f) for f in range(100, 130))

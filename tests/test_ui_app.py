@@ -19,7 +19,7 @@ from core.frames import open_frames
 from core.masks import encode
 from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask
-from tests.ui_helpers import LEFT, close_window, open_window, settings_with_model, view_point
+from tests.ui_helpers import LEFT, close_window, open_window, settings_with_model, view_point, wait_shown
 from ui.main_window import MainWindow
 from ui.shortcuts import ACTIONS
 from ui.shortcuts_dialog import ShortcutsDialog, key_text, shortcut_rows
@@ -77,6 +77,7 @@ def test_without_a_model_the_window_says_so_and_the_brush_still_works(qtbot, bar
     assert "No model" in w.status.model_label.text() and "File > Model" in w.status.model_label.text()
     assert w.status.choose_model.isVisibleTo(w)
     assert w.open_path(str(shared_data / "videos" / "bedroom.mp4"))
+    wait_shown(qtbot, w)
     qtbot.mouseClick(w.canvas.viewport(), LEFT, pos=view_point(w, 300, 200))  # a click needs a model
     assert s.model.document.masks.get(1, {}) == {} and "model" in w.status.currentMessage()
     qtbot.keyClick(w.canvas, Qt.Key.Key_D)
@@ -89,6 +90,7 @@ def test_without_a_model_the_window_says_so_and_the_brush_still_works(qtbot, bar
     qtbot.keyClick(w.canvas, Qt.Key.Key_Right)
     qtbot.keyClick(w.canvas, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
     assert s.frame == 11 and w.navigation.spin.value() == 11
+    wait_shown(qtbot, w)  # the decoded frame arrives from the loader thread
 
 
 def test_shortcuts_dialog_lists_every_bound_shortcut(qtbot, bare: MainWindow) -> None:
@@ -149,6 +151,7 @@ def test_closing_during_a_propagation_asks_then_stops_the_worker_cleanly(qtbot, 
     w.show()
     s = w.session
     assert w.open_path(str(shared_data / "videos" / "bedroom.mp4"))
+    wait_shown(qtbot, w)
     s.load_model(ModelSelection(tmp_path / "fake.pt"))
     qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=10000)
     s.add_object()

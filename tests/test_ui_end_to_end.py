@@ -16,7 +16,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from annotator.document import MaskSource
 from annotator.session_controller import ModelState
-from tests.ui_helpers import LEFT, close_window, open_window, overlay_alpha, present_checkpoint, settings_with_model, view_point
+from tests.ui_helpers import (
+    LEFT, close_window, open_window, overlay_alpha, present_checkpoint, settings_with_model, view_point, wait_shown,
+)
 from ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -43,6 +45,7 @@ def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow
     video = str(shared_data / "videos" / "bedroom.mp4")
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (video, ""))
     w.actions["file.open_video"].trigger()
+    wait_shown(qtbot, w)
     assert s.frame_count() == 200 and w.canvas.image_size == (960, 540)
     assert w.windowTitle().startswith("bedroom.mp4")
     wait_model(qtbot, w)
@@ -114,6 +117,7 @@ def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow
 
     # brush a correction on frame 5: one stroke, one undo step, an edited mask
     s.set_frame(5)
+    wait_shown(qtbot, w)
     s.select_object(1)
     key(qtbot, w, Qt.Key.Key_D)
     before = s.model.mask_array(1, 5)
@@ -128,6 +132,17 @@ def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow
     assert s.model.mask(1, 5).source is MaskSource.EDITED
     assert after[450, 100:260].all() and (after & ~before).sum() > 0
     assert w.isWindowModified()
+
+    # propagating again gives SAM 2 the edit as a mask prompt; the edit itself stays as drawn
+    from core.masks import Rle
+
+    tl.selection = (5, 7)
+    with qtbot.waitSignal(s.runFinished, timeout=120000) as finished:
+        w.actions["track.range"].trigger()
+    assert finished.args == [False, 3]
+    given = s.worker.worker._given[(1, 5)]
+    assert isinstance(given, Rle) and np.array_equal(given.decode(), after)
+    assert s.model.mask(1, 5).source is MaskSource.EDITED and np.array_equal(s.model.mask_array(1, 5), after)
 
     # save (Save As on a new project), the title loses its mark
     project = tmp_path / "bedroom.masklet"

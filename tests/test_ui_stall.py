@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from annotator.session_controller import ModelState
 from core.types import Direction
-from tests.ui_helpers import LEFT, close_window, open_window, present_checkpoint, settings_with_model, view_point
+from tests.ui_helpers import LEFT, close_window, open_window, present_checkpoint, settings_with_model, view_point, wait_shown
 from ui.main_window import MainWindow
 
 pytestmark = pytest.mark.gui
@@ -32,6 +32,7 @@ def window(qtbot, tmp_path: Path):
 def test_event_loop_never_stalls_during_propagation(qtbot, window: MainWindow, shared_data: Path) -> None:
     w, s = window, window.session
     assert w.open_path(str(shared_data / "videos" / "bedroom.mp4"))
+    wait_shown(qtbot, w)
     qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=60000)
     for x, y in ((300, 200), (700, 300)):
         s.add_object()

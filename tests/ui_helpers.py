@@ -71,3 +71,8 @@ def open_window(qtbot, settings, load_model: bool = True):
 def close_window(w) -> None:
     w.session.undo_stack.setClean()
     w.close()
+
+
+def wait_shown(qtbot, w, timeout: int = 10000) -> None:
+    """Until the canvas shows the session's current frame (frames decode off the GUI thread)."""
+    qtbot.waitUntil(lambda: w.presenter.shown_frame == w.session.frame, timeout=timeout)

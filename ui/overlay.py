@@ -1,18 +1,20 @@
 """What the canvas shows on top of the frame: masks in object colours with an outline, and prompt markers.
 
 ``compose_overlay`` is plain numpy (tested without a window); ``OverlayPresenter`` keeps the
-canvas in step with the session: a new frame, changed masks, a click awaiting its mask, a
-stroke being painted, hidden or soloed objects, the opacity.
+canvas in step with the session: a new frame (decoded off the GUI thread by FrameLoader),
+changed masks, a click awaiting its mask, a stroke being painted, hidden or soloed objects,
+the opacity.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from annotator.session_controller import SessionController
 from ui.canvas import Canvas, Marker
+from ui.frame_loader import FrameLoader
 
 
 def outline_of(mask: np.ndarray, width: int = 2) -> np.ndarray:
@@ -107,6 +109,14 @@ class OverlayPresenter(QObject):
         super().__init__(parent)
         self.session, self.canvas, self.style = session, canvas, style
         self._override: tuple[int, np.ndarray] | None = None  # a stroke in progress
+        self.shown_frame = -1  # the frame whose image the canvas shows
+        self._deferred = QTimer(self)
+        self._deferred.setSingleShot(True)
+        self._deferred.setInterval(0)
+        self._deferred.timeout.connect(self.refresh_overlay)
+        self.loader = FrameLoader(self)
+        self.loader.loaded.connect(self._on_image)
+        self.loader.failed.connect(session.message)
         model = session.model
         session.frameChanged.connect(self._on_frame)
         session.videoChanged.connect(self.refresh)
@@ -118,11 +128,22 @@ class OverlayPresenter(QObject):
         style.changed.connect(self.refresh)
 
     def _on_frame(self, frame: int) -> None:
-        self.canvas.set_image(self.session.image(frame))
+        if self.session.frames is not None:
+            self.loader.request(self.session.frames, frame)
+
+    def _on_image(self, frame: int, image: np.ndarray) -> None:
+        if frame != self.session.frame:
+            return  # the annotator has moved on; a newer frame is on its way
+        self.canvas.set_image(image)
+        self.shown_frame = frame
         self.refresh()
 
     def _on_masks(self, obj_id: int, frames: frozenset) -> None:
-        if self.session.frame in frames:
+        if self.session.frame not in frames:
+            return
+        if self.session.run is not None:
+            self._deferred.start()  # results stream in: redraw once per event-loop pass, not per object
+        else:
             self.refresh_overlay()
 
     def set_override(self, obj_id: int, mask: np.ndarray | None) -> None:
@@ -135,6 +156,7 @@ class OverlayPresenter(QObject):
         self.refresh_markers()
 
     def refresh_overlay(self) -> None:
+        self._deferred.stop()
         video = self.session.video
         if video is None or self.session.frames is None:
             self.canvas.set_overlay(None)
