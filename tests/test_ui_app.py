@@ -21,7 +21,7 @@ from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask
 from tests.ui_helpers import LEFT, close_window, open_window, settings_with_model, view_point, wait_shown
 from ui.main_window import MainWindow
-from ui.shortcuts import ACTIONS
+from ui.shortcuts import ACTIONS, markdown_table
 from ui.shortcuts_dialog import ShortcutsDialog, key_text, shortcut_rows
 
 pytestmark = pytest.mark.gui
@@ -105,6 +105,8 @@ def test_shortcuts_dialog_lists_every_bound_shortcut(qtbot, bare: MainWindow) ->
     dialog = ShortcutsDialog(bare)
     qtbot.addWidget(dialog)
     assert dialog.table.rowCount() == len(rows) and any(r[0] == "Mouse" for r in rows)
+    table = markdown_table()
+    assert all(f"`{spec.keys[0]}`" in table for spec in ACTIONS if spec.keys)
 
 
 def test_settings_persist_opacity_recent_files_and_layout(qtbot, tmp_path: Path, shared_data: Path) -> None:
@@ -171,3 +173,42 @@ def test_closing_during_a_propagation_asks_then_stops_the_worker_cleanly(qtbot, 
     assert w.close()
     assert asked == ["Unsaved changes"]
     assert not s.worker.thread.isRunning() and time.monotonic() - started < 5
+
+
+def test_preferences_change_the_look_now_and_the_caches_for_the_next_video(qtbot, bare: MainWindow, monkeypatch) -> None:
+    from ui.preferences_dialog import PreferencesDialog
+
+    def edit(dialog: PreferencesDialog) -> int:
+        dialog.opacity.setValue(80)
+        dialog.outline.setChecked(False)
+        dialog.frame_cache.setValue(1024)
+        dialog.feature_cache.setValue(4)
+        dialog.accept()
+        return 1
+
+    monkeypatch.setattr(PreferencesDialog, "exec", edit)
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    assert bare.overlay_style.opacity == pytest.approx(0.8) and not bare.overlay_style.outline
+    assert (bare.session.cache_mb, bare.session.feature_cache_frames) == (1024, 4)
+    assert (bare.settings.frame_cache_mb, bare.settings.feature_cache_frames) == (1024, 4)
+
+
+def test_play_advances_at_the_video_rate_and_stops(qtbot, bare: MainWindow, shared_data: Path) -> None:
+    s = bare.session
+    assert bare.open_path(str(shared_data / "frames" / "bedroom"))  # 24 frames
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_Space)
+    assert bare.navigation.player.playing
+    qtbot.waitUntil(lambda: s.frame >= 3, timeout=5000)
+    qtbot.keyClick(bare.canvas, Qt.Key.Key_Space)
+    assert not bare.navigation.player.playing
+    stopped_at = s.frame
+    qtbot.wait(200)
+    assert s.frame == stopped_at
+
+
+def test_application_has_its_icon_and_style(qapp) -> None:
+    from ui.app import make_application
+
+    app = make_application()
+    assert app is qapp and not app.windowIcon().isNull()
+    assert "mainToolBar" in app.styleSheet() and app.organizationName() == "Masklet"

@@ -82,8 +82,10 @@ def test_overlay_fills_with_opacity_and_draws_opaque_outlines() -> None:
 def test_markers_are_drawn(canvas: Canvas) -> None:
     from ui.canvas import Marker
 
-    canvas.set_markers([Marker(10, 10, True), Marker(20, 20, False)])
-    assert canvas.marker_count() == 2
+    from PySide6.QtGui import QColor
+
+    canvas.set_markers([Marker(10, 10, True), Marker(20, 20, False)], [(5, 5, 50, 40, QColor(255, 0, 0))])
+    assert canvas.marker_count() == 2 and len(canvas.markers.childItems()) == 3
     canvas.set_markers([])
     assert canvas.marker_count() == 0
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 
 from PySide6.QtCore import QCoreApplication
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from core import __version__
+from resources import resource_path
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -17,6 +19,8 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     QCoreApplication.setApplicationName("Masklet")
     QCoreApplication.setApplicationVersion(__version__)
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setWindowIcon(QIcon(str(resource_path("masklet.svg"))))
+    app.setStyleSheet(resource_path("masklet.qss").read_text(encoding="utf-8"))
     return app  # type: ignore[return-value]
 
 

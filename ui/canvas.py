@@ -121,10 +121,15 @@ class Canvas(QGraphicsView):
     def overlay_image(self) -> QImage:
         return self.overlay_item.pixmap().toImage()
 
-    def set_markers(self, markers: list[Marker]) -> None:
+    def set_markers(self, markers: list[Marker], boxes: list[tuple[float, float, float, float, QColor]] = ()) -> None:
+        """Prompt clicks as dots; prompt boxes (x0, y0, x1, y1 image pixels, colour) as dashed rectangles."""
         for child in self.markers.childItems():
             self.markers.removeFromGroup(child)
             self._scene.removeItem(child)
+        for x0, y0, x1, y1, color in boxes:
+            rect = QGraphicsRectItem(QRectF(x0, y0, x1 - x0, y1 - y0))
+            rect.setPen(QPen(color, 0, Qt.PenStyle.DashLine))
+            self.markers.addToGroup(rect)
         radius = max(3.0, 6.0 / max(self.scale_factor(), 1e-6))
         for m in markers:
             dot = QGraphicsEllipseItem(m.x - radius, m.y - radius, 2 * radius, 2 * radius)
@@ -133,7 +138,8 @@ class Canvas(QGraphicsView):
             self.markers.addToGroup(dot)
 
     def marker_count(self) -> int:
-        return len(self.markers.childItems())
+        """Click markers shown (boxes not counted)."""
+        return sum(isinstance(c, QGraphicsEllipseItem) for c in self.markers.childItems())
 
     def show_band(self, a: QPointF, b: QPointF) -> None:
         self.band.setRect(QRectF(a, b).normalized())

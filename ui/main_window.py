@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         a["file.model"].triggered.connect(self.choose_model)
         a["file.quit"].triggered.connect(self.close)
         a["help.shortcuts"].triggered.connect(self.show_shortcuts)
+        a["edit.preferences"].triggered.connect(self.preferences)
         self.status.choose_model.clicked.connect(self.choose_model)
         self.canvas.cursorMoved.connect(self.status.show_position)
 
@@ -133,6 +134,22 @@ class MainWindow(QMainWindow):
             return
         base = self.session.project_path or self.session.video.path
         ExportDialog(self.session.model.document, os.path.dirname(base), self).exec()
+
+    def preferences(self) -> None:
+        from ui.preferences_dialog import PreferencesDialog
+
+        style = self.overlay_style
+        dialog = PreferencesDialog(self.settings, style.opacity, style.outline, self.tools.brush_size, self)
+        if dialog.exec():
+            self.apply_settings()
+
+    def apply_settings(self) -> None:
+        """Take the look and the cache sizes from the settings (cache sizes from the next video on)."""
+        s, style = self.settings, self.overlay_style
+        style.outline = s.outline
+        style.set_opacity(s.opacity)
+        self.tools.set_brush_size(s.brush_size)
+        self.session.cache_mb, self.session.feature_cache_frames = s.frame_cache_mb, s.feature_cache_frames
 
     def show_shortcuts(self) -> None:
         from ui.shortcuts_dialog import ShortcutsDialog

@@ -11,7 +11,7 @@ RECENT = "recent"
 MENUS: dict[str, list[str | None]] = {
     "&File": ["file.open_video", "file.open_folder", "file.open_project", RECENT, None, "file.save", "file.save_as",
               "file.export", None, "file.model", None, "file.quit"],
-    "&Edit": ["edit.undo", "edit.redo", None, "edit.clear_frame"],
+    "&Edit": ["edit.undo", "edit.redo", None, "edit.clear_frame", None, "edit.preferences"],
     "&Tools": ["tool.point", "tool.box", "tool.brush", "tool.eraser", "tool.select", None, "tool.brush_bigger",
                "tool.brush_smaller"],
     "&Objects": ["object.add", "object.delete", "object.color", None, "object.hide", "object.solo", "object.lock",

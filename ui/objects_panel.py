@@ -26,7 +26,7 @@ def swatch(color: tuple[int, int, int], size: int = 14) -> QIcon:
 
 
 class ObjectsPanel(QWidget):
-    """Signal: colorRequested(obj_id) is not needed by others; the panel asks the session itself."""
+    """Signal: selectionChanged(obj_id) when the annotator picks a row."""
 
     selectionChanged = Signal(int)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QColor
 
 from annotator.session_controller import SessionController
 from ui.canvas import Canvas, Marker
@@ -176,10 +177,13 @@ class OverlayPresenter(QObject):
 
     def refresh_markers(self) -> None:
         markers: list[Marker] = []
+        boxes: list[tuple[float, float, float, float, QColor]] = []
         if self.session.video is not None:
             for record in self.session.model.objects():
                 prompt = self.session.shown_prompt(record.obj_id, self.session.frame)
                 if prompt is None or not self.style.visible(record.obj_id):
                     continue
                 markers += [Marker(float(x), float(y), bool(lab)) for (x, y), lab in zip(prompt.points, prompt.labels)]
-        self.canvas.set_markers(markers)
+                if prompt.box is not None:
+                    boxes.append((*(float(v) for v in prompt.box), QColor(*record.color)))
+        self.canvas.set_markers(markers, boxes)

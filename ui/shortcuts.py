@@ -33,6 +33,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("file.quit", "&Quit", "File", ("Ctrl+Q",)),
     ActionSpec("edit.undo", "&Undo", "Edit", ("Ctrl+Z",), "mdi6.undo"),
     ActionSpec("edit.redo", "&Redo", "Edit", ("Ctrl+Shift+Z", "Ctrl+Y"), "mdi6.redo"),
+    ActionSpec("edit.preferences", "&Preferences…", "Edit", ("Ctrl+,",), "mdi6.cog-outline"),
     ActionSpec("edit.clear_frame", "&Clear object on this frame", "Edit", ("Delete",), "mdi6.eraser-variant"),
     ActionSpec("tool.point", "&Point (left +, right −)", "Tools", ("C",), "mdi6.cursor-default-click-outline", True),
     ActionSpec("tool.box", "&Box", "Tools", ("B",), "mdi6.vector-square", True),
@@ -107,3 +108,14 @@ def sections() -> dict[str, list[ActionSpec]]:
     for spec in ACTIONS:
         out.setdefault(spec.section, []).append(spec)
     return out
+
+
+def markdown_table() -> str:
+    """Every shortcut and mouse gesture as a Markdown table (for the README)."""
+    lines = ["| Keys | Action |", "|---|---|"]
+    for spec in ACTIONS:
+        if spec.keys:
+            keys = ", ".join(f"`{k}`" for k in spec.keys)
+            lines.append(f"| {keys} | {spec.section}: {spec.text.replace('&', '')} |")
+    lines += [f"| {gesture} | {what} |" for gesture, what in MOUSE]
+    return "\n".join(lines)
