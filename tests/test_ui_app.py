@@ -212,3 +212,14 @@ def test_application_has_its_icon_and_style(qapp) -> None:
     app = make_application()
     assert app is qapp and not app.windowIcon().isNull()
     assert "mainToolBar" in app.styleSheet() and app.organizationName() == "Masklet"
+
+
+def test_building_the_window_loads_no_torch() -> None:
+    """torch is imported on the worker thread when a model loads, never by the window's own imports."""
+    import subprocess
+    import sys
+
+    code = "import sys, ui.app, ui.main_window, ui.model_dialog; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[1],
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False", result.stderr[-500:]
