@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Iterable
 
 import numpy as np
-import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from PySide6.QtCore import QObject, Signal
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord

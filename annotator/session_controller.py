@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Any, Callable
 
 import numpy as np
-import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 

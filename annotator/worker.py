@@ -9,7 +9,6 @@ QtCore only: no widgets.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import threading
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
-import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
 from core.masks import Rle
@@ -125,16 +123,17 @@ FrameOpener = Callable[[str, int], FrameSource]
 def load_model(selection: ModelSelection) -> LoadedModel:
     """The real loader: our SAM 2 from an official-format checkpoint, on the device the machine offers.
 
-    Runs on the worker thread. The torch-using modules are looked up by name here, so the
-    window's import graph stays free of torch (import-linter follows even function-local imports).
+    Runs on the worker thread; torch is imported here, on first use, not when the window starts.
     """
-    accelerate = importlib.import_module("core.models.accelerate")
-    checkpoint = importlib.import_module("core.sam2.checkpoint")
+    import torch
+
+    from core.models import accelerate
+    from core.sam2 import checkpoint
+
     runtime = accelerate.resolve_here(selection)
     if runtime.device == "cpu":
         # Leave a core to the window: with every core busy in torch's spinning pool, the GUI
         # thread waits for the CPU (and the GIL) far longer than a frame.
-        torch = importlib.import_module("torch")
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
     model = checkpoint.load_model(str(selection.path), runtime.device)
     accelerate.compile_modules(model, runtime)
@@ -142,9 +141,15 @@ def load_model(selection: ModelSelection) -> LoadedModel:
 
 
 def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> Engine:
-    """The real engine, core.video.VideoSession (looked up by name, as in :func:`load_model`)."""
-    video = importlib.import_module("core.video")
-    return video.VideoSession(model, frames, feature_cache_frames=feature_cache_frames)
+    """The real engine, core.video.VideoSession.
+
+    A click on an already tracked frame becomes a conditioning frame, so a correction carries
+    forward through every later propagation (the official default re-tracks such a frame
+    without its clicks, which silently undoes the correction).
+    """
+    from core.video import VideoSession
+
+    return VideoSession(model, frames, feature_cache_frames=feature_cache_frames, corrections_as_conditioning=True)
 
 
 def open_frames(path: str, cache_mb: int) -> FrameSource:

@@ -9,10 +9,6 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-# PySide6 6.12 on Python 3.11 leaks references to None/True on every call; without this a long
-# test session aborts ("none_dealloc"). See annotator/qt_refcount_fix.py.
-import annotator.qt_refcount_fix  # noqa: E402,F401
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

@@ -8,7 +8,6 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-import annotator.qt_refcount_fix  # noqa: F401 - first: PySide6 6.12 refcount bug on Python 3.11
 from core import __version__
 from resources import resource_path
 
