@@ -8,7 +8,7 @@ import torch
 
 from core.types import Direction, Prompt
 from core.video import VideoSession
-from tests.video_helpers import box, click, moving_square_video, one_thread, small_model
+from tests.video_helpers import ListFrames, box, click, moving_square_video, one_thread, small_model
 
 N = 12
 
@@ -241,3 +241,24 @@ def test_results_leave_no_autograd_state(session: VideoSession) -> None:
         for e in store.values():
             assert not e.obj_ptr.requires_grad
     assert not torch.is_inference_mode_enabled()
+
+
+def test_propagation_asks_the_source_to_read_ahead() -> None:
+    class ReadAheadFrames(ListFrames):
+        def __init__(self, frames: list) -> None:
+            super().__init__(frames)
+            self.requests: list[list[int]] = []
+
+        def prefetch(self, indices: list[int]) -> None:
+            self.requests.append(list(indices))
+
+    source = ReadAheadFrames(moving_square_video(20)._frames)
+    session = VideoSession(small_model(64), source)
+    session.add_prompt(click(0, 1, 20, 24))
+    list(session.propagate(0, Direction.FORWARD))
+    assert source.requests[0][:3] == [1, 2, 3]
+    asked = sorted({i for request in source.requests for i in request})
+    assert asked == list(range(1, 20))
+    source.requests.clear()
+    list(session.propagate(19, Direction.BACKWARD))
+    assert source.requests[0][:2] == [18, 17]

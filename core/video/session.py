@@ -24,6 +24,9 @@ from core.video.state import ObjectTrack, PointInputs, SpareMemories
 from core.video.steps import StepContext, commit_pending, prompt_step, to_object_masks, track_frame
 
 
+# frames decoded ahead of the tracker, asked for every READ_AHEAD_FRAMES frames
+READ_AHEAD_FRAMES = 8
+
 class VideoSession:
     """Interactive tracking of any number of objects in one video.
 
@@ -219,9 +222,11 @@ class VideoSession:
                 order = range(first, last + 1)
             for track in tracks:
                 commit_pending(self._ctx, track, self._features.get)
-            for frame in order:
+            for step, frame in enumerate(order):
                 if cancel is not None and cancel():
                     return
+                if step % READ_AHEAD_FRAMES == 0:
+                    self._read_ahead(order[step + 1 : step + 1 + 2 * READ_AHEAD_FRAMES])
                 feats: ImageFeatures = self._features.get(frame)
                 entries = {t.obj_id: t.cond[frame] for t in tracks if frame in t.cond}
                 to_track = [t for t in tracks if frame not in t.cond]
@@ -240,6 +245,16 @@ class VideoSession:
                     kept = m if self.keep_logits else _without_logits(m)
                     self._results.setdefault(obj_id, {})[frame] = kept
                 yield FrameResult(frame, masks)
+
+    def _read_ahead(self, frames: range) -> None:
+        """Ask the frame source to decode the coming frames on its background thread.
+
+        Decoding overlaps with the model's work on the current frame; sources without
+        read-ahead (a list of arrays in tests) are simply read on demand.
+        """
+        prefetch = getattr(self.frames, "prefetch", None)
+        if prefetch is not None and len(frames):
+            prefetch(list(frames))
 
     # ------------------------------------------------------------------ editing
     def remove_object(self, obj_id: int) -> None:
