@@ -101,3 +101,30 @@ def test_pan_with_middle_drag_moves_the_view(qtbot, canvas: Canvas) -> None:
     qtbot.mouseRelease(vp, Qt.MouseButton.MiddleButton, pos=QPoint(250, 260))
     after = canvas.image_pos(QPointF(100, 100))
     assert after.x() > before.x() and after.y() > before.y()
+
+
+def _grab(widget) -> np.ndarray:
+    image = widget.grab().toImage()
+    image = image.convertToFormat(image.Format.Format_RGB888)
+    return np.frombuffer(image.constBits(), np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine()).copy()
+
+
+def test_empty_canvas_says_how_to_start(qtbot) -> None:
+    c = Canvas()
+    qtbot.addWidget(c)
+    c.resize(600, 300)
+    c.show()
+    qtbot.waitExposed(c)
+    with_hint = _grab(c)
+    c.EMPTY_HINT = ""
+    c.viewport().update()
+    qtbot.wait(20)
+    assert (with_hint != _grab(c)).sum() > 200  # the hint's text is drawn
+    c.EMPTY_HINT = Canvas.EMPTY_HINT
+    c.set_image(np.zeros((100, 200, 3), np.uint8))
+    qtbot.wait(20)
+    shown = _grab(c)
+    c.EMPTY_HINT = ""
+    c.viewport().update()
+    qtbot.wait(20)
+    assert (shown == _grab(c)).all()  # with a frame open, no hint

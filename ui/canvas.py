@@ -109,6 +109,19 @@ class Canvas(QGraphicsView):
         self.set_markers([])
         self._image_size = (0, 0)
 
+    EMPTY_HINT = "Open a video, a folder of frames or a project (Ctrl+O, Ctrl+Shift+F, Ctrl+Shift+O),\nor drop one here"
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt's name
+        """With nothing open, say how to start, centred in the view."""
+        super().drawForeground(painter, rect)
+        if self._image_size != (0, 0):
+            return
+        painter.save()
+        painter.resetTransform()  # viewport coordinates: the hint does not zoom or pan
+        painter.setPen(QColor(170, 170, 180))
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, self.EMPTY_HINT)
+        painter.restore()
+
     @property
     def image_size(self) -> tuple[int, int]:
         """(width, height) of the frame shown, (0, 0) when none."""
