@@ -117,3 +117,65 @@ def test_lanes_follow_mask_changes(qtbot, session) -> None:
     assert tl.lanes[1].states[30] == LaneState.EDITED
     session.add_object("b")
     assert set(tl.lanes) == {1, 2}
+
+
+# -- thumbnail strip ----------------------------------------------------------------------------
+def test_strip_layout_fits_slots_and_picks_the_frame_under_each_centre() -> None:
+    from ui.thumbnail_strip import strip_layout
+
+    layout = strip_layout(100, 64, 32, 700.0, 20)  # thumbnails 40 px wide: 17 fit
+    assert len(layout.frames) == 17 and layout.slot_w == pytest.approx(700 / 17)
+    assert layout.frames[0] == int(0.5 / 17 * 100) and layout.frames[-1] == int(16.5 / 17 * 100)
+    assert strip_layout(3, 64, 32, 700.0, 20).frames == (0, 1, 2)  # never more slots than frames
+    assert strip_layout(0, 64, 32, 700.0, 20).frames == ()
+
+
+def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tmp_path, shared_data) -> None:
+    import threading
+
+    from tests.ui_helpers import close_window, open_window, settings_with_model
+    from ui.thumbnail_strip import strip_layout
+    from ui.timeline import THUMB_H
+
+    w = open_window(qtbot, settings_with_model(tmp_path, None), load_model=False)
+    strip = w.timeline.thumbnails
+    try:
+        assert strip.layout.frames == () and not strip.images
+        assert w.open_path(str(shared_data / "frames" / "bedroom"))  # 24 frames
+        source = w.session.frames
+        threads: list[int] = []
+        real = source.thumbnail
+
+        def recording(index: int, height: int) -> np.ndarray:
+            threads.append(threading.get_ident())
+            return real(index, height)
+
+        source.thumbnail = recording  # before the event loop runs: the strip asks only once resizing settles
+        qtbot.waitUntil(strip.complete, timeout=10000)
+        info = source.info
+        expected = strip_layout(len(source), info.width, info.height, w.timeline.track_rect().width(), THUMB_H)
+        assert strip.layout == expected and len(expected.frames) >= 2
+        assert len(strip.images) == len(expected.frames)
+        for frame in expected.frames:
+            image = strip.images[frame].convertToFormat(strip.images[frame].Format.Format_RGB888)
+            h, wd = image.height(), image.width()
+            rows = np.frombuffer(image.constBits(), np.uint8, count=image.sizeInBytes()).reshape(h, image.bytesPerLine())
+            assert np.array_equal(rows[:, : 3 * wd].reshape(h, wd, 3), real(frame, THUMB_H))
+        # neighbouring slots show different frames, so the pictures differ too
+        first, last = expected.frames[0], expected.frames[-1]
+        assert not np.array_equal(real(first, THUMB_H), real(last, THUMB_H))
+        assert threads and threading.get_ident() not in threads
+        assert set(threads) == {strip.loader._thread.ident}
+
+        # narrower: fewer slots, recomputed after the resize settles
+        w.resize(w.width() // 2, w.height())  # the timeline's dock narrows with the window
+        qtbot.waitUntil(lambda: strip.layout != expected and strip.complete(), timeout=10000)
+        assert len(strip.layout.frames) < len(expected.frames)
+        assert threading.get_ident() not in threads
+
+        # a closed video leaves an empty strip
+        strip.set_source(None)
+        assert strip.layout.frames == () and not strip.images
+    finally:
+        close_window(w)
+    assert strip.loader._thread.is_alive() is False

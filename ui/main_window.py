@@ -176,6 +176,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.presenter.loader.stop()
+        self.timeline.thumbnails.stop()
         self.session.shutdown()  # cancels a running propagation and waits for the worker thread
         self.settings.opacity, self.settings.outline = self.overlay_style.opacity, self.overlay_style.outline
         self.settings.brush_size = self.tools.brush_size

@@ -1,5 +1,6 @@
 """The timeline under the canvas: one lane per object over all frames.
 
+A strip of frame thumbnails (ui.thumbnail_strip, decoded off the GUI thread) runs above the lanes.
 A lane shows where the object was prompted, propagated, edited by hand, imported, locked or
 absent, with SAM 2's confidence as a strip along its bottom. Click or drag to seek, Shift+drag
 to select a frame range (used by "propagate over range"); the current frame is a red line.
@@ -9,16 +10,19 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from annotator.session_controller import SessionController
+from ui.thumbnail_strip import ThumbnailStrip
 from ui.timeline_model import Lane, LaneState, columns
 
 LABEL_W = 120
 RULER_H = 18
 LANE_H = 20
 CONF_H = 4
+THUMB_H = 36  # thumbnail strip height, pixels
+LANES_TOP = RULER_H + THUMB_H + 2
 BACKGROUND = QColor(36, 36, 40)
 
 
@@ -56,7 +60,9 @@ class Timeline(QWidget):
         self.lanes: dict[int, Lane] = {}
         self.selection: tuple[int, int] | None = None
         self._anchor: int | None = None
-        self.setMinimumHeight(RULER_H + LANE_H + 4)
+        self.thumbnails = ThumbnailStrip(THUMB_H, self)
+        self.thumbnails.changed.connect(self.update)
+        self.setMinimumHeight(LANES_TOP + LANE_H + 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(False)
         model = session.model
@@ -65,7 +71,9 @@ class Timeline(QWidget):
         model.masksChanged.connect(self._on_masks)
         session.frameChanged.connect(lambda frame: self.update())
         session.videoChanged.connect(self.rebuild)
+        session.videoChanged.connect(self._on_video)
         self.rebuild()
+        self._on_video()
 
     # -- data ------------------------------------------------------------------------------
     def frame_count(self) -> int:
@@ -80,8 +88,13 @@ class Timeline(QWidget):
             self.lanes[record.obj_id] = lane
         if self.selection and n and self.selection[1] >= n:
             self.clear_selection()
-        self.setMinimumHeight(RULER_H + LANE_H * max(1, len(self.lanes)) + 4)
+        self.setMinimumHeight(LANES_TOP + LANE_H * max(1, len(self.lanes)) + 4)
         self.update()
+
+    def _on_video(self) -> None:
+        """Thumbnails of the session's (new) frame source; none when no video is open."""
+        self.thumbnails.set_source(self.session.frames)
+        self.thumbnails.set_track_width(self.track_rect().width())
 
     def _on_masks(self, obj_id: int, frames: frozenset) -> None:
         lane = self.lanes.get(obj_id)
@@ -110,6 +123,10 @@ class Timeline(QWidget):
         self.selection = None
         self.rangeChanged.emit(-1, -1)
         self.update()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.thumbnails.set_track_width(self.track_rect().width())
 
     # -- mouse -----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -150,9 +167,10 @@ class Timeline(QWidget):
             return
         rect = self.track_rect()
         self._paint_ruler(p, rect, n)
+        self.thumbnails.paint(p, rect.left(), RULER_H + 1)
         records = self.session.model.objects()
         for row, record in enumerate(records):
-            top = RULER_H + row * LANE_H
+            top = LANES_TOP + row * LANE_H
             lane = self.lanes.get(record.obj_id)
             selected = record.obj_id == self.session.current_obj
             p.setPen(QColor(255, 255, 255) if selected else QColor(190, 190, 190))
