@@ -73,3 +73,14 @@ def test_a_correction_on_a_recent_frame_reads_the_same_memories_as_with_everythi
     kept = tight.track_state(1).non_cond.get(20)
     assert kept is None or kept.maskmem is None  # not kept: a correction on 25 would read less
     assert results[0] is not None and (results[0] == results[1]).all()
+
+
+def test_large_blocks_stay_on_mmap_so_freed_memory_returns() -> None:
+    import sys
+
+    from core.video.allocator import keep_large_blocks_on_mmap
+
+    applied = keep_large_blocks_on_mmap()
+    if sys.platform.startswith("linux"):
+        assert applied  # glibc: mallopt(M_MMAP_THRESHOLD, 1 MB) accepted
+    assert keep_large_blocks_on_mmap() is applied  # once per process, idempotent

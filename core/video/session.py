@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
+from core.video.allocator import keep_large_blocks_on_mmap
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
@@ -50,8 +51,9 @@ class VideoSession:
         keep_logits: bool = False,
         fill_hole_area: int = 8,
         corrections_as_conditioning: bool = False,
-        spare_memory_mb: float = 64.0,
+        spare_memory_mb: float = 32.0,
     ) -> None:
+        keep_large_blocks_on_mmap()
         self.model = model
         self.frames = frames
         self.num_frames = len(frames)
