@@ -37,12 +37,29 @@ class MemoryAttentionLayer(nn.Module):
         self.pos_enc_at_cross_attn_keys = cfg.pos_enc_at_cross_attn_keys
 
     def forward(
-        self, tgt: Tensor, memory: Tensor, pos: Tensor | None, query_pos: Tensor | None, num_k_exclude_rope: int = 0
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        pos: Tensor | None,
+        query_pos: Tensor | None,
+        num_k_exclude_rope: int = 0,
+        same_tgt: bool = False,
     ) -> Tensor:
-        """tgt (B, HW, C), memory (B, M, C_mem), pos (B, M, C_mem), query_pos (B, HW, C) -> (B, HW, C)."""
+        """tgt (B, HW, C), memory (B, M, C_mem), pos (B, M, C_mem), query_pos (B, HW, C) -> (B, HW, C).
+
+        ``same_tgt``: every batch entry of tgt and query_pos is the same (several objects on one
+        frame before any memory was read), so the self-attention runs once for all of them.
+        """
+        batch = tgt.shape[0]
+        if same_tgt:
+            tgt = tgt[:1]
+            query_pos = query_pos[:1] if query_pos is not None else None
         tgt2 = self.norm1(tgt)
         q = tgt2 + query_pos if self.pos_enc_at_attn else tgt2
         tgt = tgt + self.self_attn(q, q, v=tgt2)
+        if same_tgt:
+            tgt = tgt.expand(batch, -1, -1)
+            query_pos = query_pos.expand(batch, -1, -1) if query_pos is not None else None
 
         tgt2 = self.norm2(tgt)
         tgt = tgt + self.cross_attn_image(
@@ -86,13 +103,27 @@ class MemoryAttention(nn.Module):
             curr_pos = curr_pos[0]
         if curr.shape[1] != memory.shape[1]:
             raise ValueError("curr and memory must have the same batch size")
+        # Objects tracked together on a frame start from the same (expanded) features: compute
+        # what depends on those alone once, up to the first layer's self-attention.
+        batch = curr.shape[1]
+        same = batch > 1 and curr.stride(1) == 0 and (curr_pos is None or curr_pos.stride(1) == 0)
+        if same:
+            curr = curr[:, :1]
+            curr_pos = curr_pos[:, :1] if curr_pos is not None else None
         output = curr
         if self.pos_enc_at_input and curr_pos is not None:
             output = output + 0.1 * curr_pos
-        output = output.transpose(0, 1)
-        query_pos = curr_pos.transpose(0, 1) if curr_pos is not None else None
+        output = output.transpose(0, 1).expand(batch, -1, -1)
+        query_pos = curr_pos.transpose(0, 1).expand(batch, -1, -1) if curr_pos is not None else None
         memory = memory.transpose(0, 1)
         mem_pos = memory_pos.transpose(0, 1) if memory_pos is not None else None
-        for layer in self.layers:
-            output = layer(output, memory, pos=mem_pos, query_pos=query_pos, num_k_exclude_rope=num_obj_ptr_tokens)
+        for i, layer in enumerate(self.layers):
+            output = layer(
+                output,
+                memory,
+                pos=mem_pos,
+                query_pos=query_pos,
+                num_k_exclude_rope=num_obj_ptr_tokens,
+                same_tgt=same and i == 0,
+            )
         return self.norm(output).transpose(0, 1)

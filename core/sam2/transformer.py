@@ -1,6 +1,7 @@
 """Attention layers: plain multi-head attention, attention with axial rotary encoding (RoPE),
-and the mask decoder's two-way transformer. All attention goes through
-``F.scaled_dot_product_attention``."""
+and the mask decoder's two-way transformer. Attention goes through
+``F.scaled_dot_product_attention``, except the memory attention's cross-attention on CPU, which
+takes the blocked kernel of ``core.sam2.cpu_attention``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from core.sam2.common import MLP
+from core.sam2.cpu_attention import attention_with_low_rank_values, chunked_attention, use_chunked
 from core.sam2.position_encoding import apply_rope, axial_rope_angles
 
 
@@ -86,7 +88,6 @@ class RoPEAttention(Attention):
     def forward(self, q: Tensor, k: Tensor, v: Tensor, num_k_exclude_rope: int = 0) -> Tensor:
         q = self._heads(self.q_proj(q))
         k = self._heads(self.k_proj(k))
-        v = self._heads(self.v_proj(v))
         nq = q.shape[-2]
         cos, sin = self._cos_sin(nq, q.device)
         q = apply_rope(q, cos, sin)
@@ -99,7 +100,13 @@ class RoPEAttention(Attention):
                 cos, sin = cos.repeat(r, 1), sin.repeat(r, 1)
             k_rope = apply_rope(k[:, :, :num_k_rope], cos, sin)
             k = k_rope if num_k_exclude_rope == 0 else torch.cat([k_rope, k[:, :, num_k_rope:]], dim=2)
-        out = F.scaled_dot_product_attention(q, k, v)
+        if use_chunked(q, k.shape[-2]):
+            if self.kv_in_dim < q.shape[-1]:
+                out = attention_with_low_rank_values(q, k, v, self.v_proj.weight, self.v_proj.bias)
+            else:
+                out = chunked_attention(q, k, self._heads(self.v_proj(v)))
+        else:
+            out = F.scaled_dot_product_attention(q, k, self._heads(self.v_proj(v)))
         return self.out_proj(self._merge(out))
 
 

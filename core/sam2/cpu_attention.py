@@ -1,0 +1,91 @@
+"""Softmax attention for large key sets on CPU, computed in query chunks.
+
+The memory attention of SAM 2 attends 4,096 queries to about 28,700 memory tokens per object
+and layer. ``F.scaled_dot_product_attention`` on CPU cannot exploit that the values are a linear
+map of 64-channel memories: ``softmax(S) (M W^T + b) = (softmax(S) M) W^T + b`` because every
+softmax row sums to one, so the second product needs 64 channels instead of 256.
+
+Numerically this is the same attention up to float reassociation (about 1e-7 on unit-scale
+inputs). Scores more than ``_EXP_FLOOR`` below their row's maximum are raised to it before the
+exponential: their weight (< 4e-18 each) is far below float32 resolution next to the maximum's
+weight of 1, and denormal exponentials cost up to five times the time of normal ones on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+_BLOCK_BYTES = 2 * 1024 * 1024
+_KEY_BLOCK = 1024
+_EXP_FLOOR = -40.0
+
+
+def chunked_attention(q: Tensor, k: Tensor, v: Tensor, block_bytes: int = _BLOCK_BYTES) -> Tensor:
+    """softmax(q k^T / sqrt(D)) v with an online softmax over blocks of queries and keys.
+
+    q: (B, H, Nq, D), k: (B, H, Nk, D), v: (B, H or 1, Nk, Dv), all float32 -> (B, H, Nq, Dv).
+    The values may have a different channel count than q and k, and one head may be shared.
+    Each block of scores (about ``block_bytes``) stays in cache while it is exponentiated,
+    summed and multiplied: the full (Nq, Nk) scores would be streamed through memory four times.
+    """
+    b, h, nq, d = q.shape
+    if b > 1:
+        # One batch entry at a time keeps the blocks tall enough for efficient products.
+        vs = v.expand(b, *v.shape[1:])
+        return torch.cat([chunked_attention(q[i : i + 1], k[i : i + 1], vs[i : i + 1], block_bytes) for i in range(b)])
+    nk = k.shape[-2]
+    kt = (k * (1.0 / math.sqrt(d))).transpose(-2, -1).contiguous()
+    out = q.new_empty(b, h, nq, v.shape[-1])
+    kb = min(nk, _KEY_BLOCK)
+    qb = max(16, min(nq, block_bytes // (4 * b * h * kb)))
+    buffer = q.new_empty(b * h * qb * kb)
+    for qs in range(0, nq, qb):
+        qc = q[:, :, qs : qs + qb]
+        n = qc.shape[-2]
+        acc = row_max = row_sum = None
+        for ks in range(0, nk, kb):
+            m = min(nk, ks + kb) - ks
+            s = buffer[: b * h * n * m].view(b, h, n, m)
+            torch.matmul(qc, kt[..., ks : ks + m], out=s)
+            block_max = s.amax(dim=-1, keepdim=True)
+            if acc is None:
+                row_max = block_max
+                s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
+                row_sum = s.sum(dim=-1, keepdim=True)
+                acc = torch.matmul(s, v[:, :, ks : ks + m])
+            else:
+                new_max = torch.maximum(row_max, block_max)
+                rescale = (row_max - new_max).exp_()
+                s.sub_(new_max).clamp_min_(_EXP_FLOOR).exp_()
+                row_sum = row_sum * rescale + s.sum(dim=-1, keepdim=True)
+                acc = acc * rescale + torch.matmul(s, v[:, :, ks : ks + m])
+                row_max = new_max
+        out[:, :, qs : qs + n] = acc / row_sum
+    return out
+
+
+def attention_with_low_rank_values(q: Tensor, k: Tensor, memory: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """Attention whose values are ``memory @ weight^T + bias``, split into heads.
+
+    q: (B, H, Nq, Dh), k: (B, H, Nk, Dh), memory: (B, Nk, C), weight: (H * Dh, C), bias (H * Dh,)
+    -> (B, H, Nq, Dh). Worth it when C < Dh: the second product runs on C channels.
+    """
+    heads, dh = q.shape[1], q.shape[-1]
+    pooled = chunked_attention(q, k, memory.unsqueeze(1))  # (B, H, Nq, C)
+    w = weight.reshape(heads, dh, -1)
+    out = torch.matmul(pooled, w.transpose(-2, -1).unsqueeze(0))
+    if bias is not None:
+        out = out + bias.reshape(1, heads, 1, dh)
+    return out
+
+
+def use_chunked(q: Tensor, nk: int) -> bool:
+    """Whether this attention should take the blocked CPU path: float32 on CPU, many keys.
+
+    Below about 8,000 keys (the memory attention's self-attention has 4,096) the library
+    kernel is as fast; on GPUs it always is.
+    """
+    return q.device.type == "cpu" and q.dtype == torch.float32 and nk >= 8192
