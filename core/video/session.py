@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
-from core.video.allocator import keep_large_blocks_on_mmap
+from core.video.allocator import release_free_memory
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
@@ -53,7 +53,6 @@ class VideoSession:
         corrections_as_conditioning: bool = False,
         spare_memory_mb: float = 32.0,
     ) -> None:
-        keep_large_blocks_on_mmap()
         self.model = model
         self.frames = frames
         self.num_frames = len(frames)
@@ -246,6 +245,9 @@ class VideoSession:
                 for obj_id, m in masks.items():
                     kept = m if self.keep_logits else _without_logits(m)
                     self._results.setdefault(obj_id, {})[frame] = kept
+                # The frame's activations are freed by now; without this their pages stay in a
+                # fragmenting heap and the resident size creeps up (core/video/allocator.py).
+                release_free_memory()
                 yield FrameResult(frame, masks)
 
     def _read_ahead(self, frames: range) -> None:
