@@ -85,7 +85,7 @@ def _rss_mb() -> float:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
 def test_freed_heap_pages_return_to_the_system() -> None:
-    from core.video.allocator import release_free_memory
+    from core.allocator import release_free_memory
 
     import torch
 
@@ -104,3 +104,29 @@ def test_freed_heap_pages_return_to_the_system() -> None:
     after = _rss_mb()
     assert before - after > 8, f"RSS {before:.0f} -> {after:.0f} MB"
     assert pins[-1].all()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_long_lived_blocks_live_outside_the_heap() -> None:
+    import torch
+
+    from core.allocator import long_lived
+
+    # Freed right away with nothing after it in memory, a heap block could be trimmed too: pin
+    # small blocks on both sides so only a block on mmap can leave the resident size at once.
+    pins = [torch.ones(4096, dtype=torch.uint8)]
+    with long_lived() as active:
+        kept = torch.ones(24 * 2**20, dtype=torch.uint8)
+    pins.append(torch.ones(4096, dtype=torch.uint8))
+    assert active
+    before = _rss_mb()
+    del kept
+    assert before - _rss_mb() > 20
+    with long_lived(), long_lived():  # nests
+        pass
+    heap = torch.ones(24 * 2**20, dtype=torch.uint8)  # outside: on the heap again
+    pins.append(torch.ones(4096, dtype=torch.uint8))
+    before = _rss_mb()
+    del heap
+    assert before - _rss_mb() < 4
+    assert all(p.all() for p in pins)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import av
 import numpy as np
 
+from core.allocator import long_lived
+
 # FFmpeg AVColorSpace values
 _UNSPECIFIED = 2
 _RGB = 0
@@ -29,16 +31,18 @@ def player_colorspace(tagged: int, height: int) -> int:
 
 def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
     """(H, W, 3) uint8 RGB of a decoded frame, upright. See the module docstring for the colours."""
-    if frame.format.name in ("rgb24",):
-        rgb = frame.to_ndarray()
-    elif frame.format.name.startswith(("yuv", "nv", "p0", "p2", "p4", "y2", "uyvy", "yuyv")):
-        rgb = frame.to_ndarray(
-            format="rgb24", src_colorspace=player_colorspace(frame.colorspace, frame.height)
-        )
-    else:  # gray, palette, other RGB layouts: swscale's own conversion is exact enough
-        rgb = frame.to_ndarray(format="rgb24")
-    rotation = int(round(frame.rotation)) % 360 if frame.rotation else 0
-    if rotation:
-        # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture back.
-        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-    return rgb
+    # Frames stay in the frame cache for a while: keep them off the heap (core/allocator.py).
+    with long_lived():
+        if frame.format.name in ("rgb24",):
+            rgb = frame.to_ndarray()
+        elif frame.format.name.startswith(("yuv", "nv", "p0", "p2", "p4", "y2", "uyvy", "yuyv")):
+            rgb = frame.to_ndarray(
+                format="rgb24", src_colorspace=player_colorspace(frame.colorspace, frame.height)
+            )
+        else:  # gray, palette, other RGB layouts: swscale's own conversion is exact enough
+            rgb = frame.to_ndarray(format="rgb24")
+        rotation = int(round(frame.rotation)) % 360 if frame.rotation else 0
+        if rotation:
+            # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture back.
+            rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
+        return rgb

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from core.allocator import long_lived
 from core.frames.base import CachedFrames
 from core.frames.fingerprint import fingerprint_images
 from core.frames.errors import FrameSourceError
@@ -48,8 +49,12 @@ def read_rgb(path: Path) -> np.ndarray:
                 grey = np.asarray(im, dtype=np.uint32)
                 shift = 8 if im.mode.startswith("I;16") or grey.max(initial=0) > 255 else 0
                 g8 = (grey >> shift).clip(0, 255).astype(np.uint8)
-                return np.ascontiguousarray(np.repeat(g8[:, :, None], 3, axis=2))
-            return np.asarray(im.convert("RGB"), dtype=np.uint8).copy()
+                rgb = np.repeat(g8[:, :, None], 3, axis=2)
+            else:
+                rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
+        # Frames stay in the frame cache for a while: keep them off the heap (core/allocator.py).
+        with long_lived():
+            return np.array(rgb, order="C", copy=True)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise FrameSourceError(f"{path}: not a readable image ({exc})") from None
 

@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from core.allocator import long_lived
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.video.preprocess import frame_to_input
 
@@ -51,9 +52,9 @@ class FeatureCache:
         with torch.inference_mode():
             full = self._model.encode_image(image)
         if self._pos is None or self._pos.shape != full.vision_pos_embeds[-1].shape:
-            self._pos = full.vision_pos_embeds[-1]
-        # vision_pos_embeds holds the last level only: callers read vision_pos_embeds[-1]
-        feats = ImageFeatures(full.vision_feats, [self._pos], full.feat_sizes, full.high_res_features)
+            with long_lived():
+                self._pos = full.vision_pos_embeds[-1].clone()
+        feats = _kept_copy(full, self._pos)
         del full
         self.encoder_runs += 1
         self._items[frame] = feats
@@ -63,3 +64,19 @@ class FeatureCache:
 
     def clear(self) -> None:
         self._items.clear()
+
+
+def _kept_copy(full: ImageFeatures, pos: torch.Tensor) -> ImageFeatures:
+    """The encoder's feature maps copied outside the malloc heap (``core.allocator``).
+
+    The cache keeps them for many frames; left where the encoder allocated them, they would sit
+    between the next frames' activations and fragment the heap. vision_feats stay views of the
+    (B, C, H, W) maps, as the encoder returns them; vision_pos_embeds holds the last level only
+    (callers read vision_pos_embeds[-1]).
+    """
+    maps = []
+    with long_lived():
+        for x, (h, w) in zip(full.vision_feats, full.feat_sizes):
+            maps.append(x.permute(1, 2, 0).reshape(x.shape[1], x.shape[2], h, w).clone())
+    high = maps[:-1] if full.high_res_features is not None else None
+    return ImageFeatures([m.flatten(2).permute(2, 0, 1) for m in maps], [pos], full.feat_sizes, high)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
-from core.video.allocator import release_free_memory
+from core.allocator import release_free_memory
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
@@ -246,7 +246,7 @@ class VideoSession:
                     kept = m if self.keep_logits else _without_logits(m)
                     self._results.setdefault(obj_id, {})[frame] = kept
                 # The frame's activations are freed by now; without this their pages stay in a
-                # fragmenting heap and the resident size creeps up (core/video/allocator.py).
+                # fragmenting heap and the resident size creeps up (core/allocator.py).
                 release_free_memory()
                 yield FrameResult(frame, masks)
 

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from core.allocator import long_lived
 from core.masks import encode
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import ObjectMask
@@ -79,6 +80,8 @@ def prompt_step(
                 model, feats, fused, pts, mask if mask is not None else prev_logits, model.use_multimask(is_init_cond, num_points)
             )
         pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
+        with long_lived():  # kept across frames: outside the heap of the activations
+            pred = pred.clone()
         return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out)[0]))
 
 
@@ -98,8 +101,10 @@ def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:
                     high = F.interpolate(entry.pred_masks, size=(size, size), mode="bilinear", align_corners=False)
                     maskmem, pos = encode_memory(model, feats, high, entry.score, binarize=True)
                 if ctx.maskmem_pos is None:
-                    ctx.maskmem_pos = pos
-                entry.maskmem = maskmem.to(torch.bfloat16)
+                    with long_lived():
+                        ctx.maskmem_pos = pos.clone()
+                with long_lived():
+                    entry.maskmem = maskmem.to(torch.bfloat16)
             store[frame] = entry
         temp.clear()
     for frame in track.cond:
@@ -127,18 +132,20 @@ def track_frame(
             out = run_heads(model, feats, fused, None, None, model.use_multimask(False, 0))
             maskmem, pos = encode_memory(model, feats, out.high_res_masks, out.object_score_logits, binarize=False)
             if ctx.maskmem_pos is None:
-                ctx.maskmem_pos = pos
+                with long_lived():
+                    ctx.maskmem_pos = pos.clone()
             preds = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
             ious = chosen_iou(out)
             maskmem = maskmem.to(torch.bfloat16)
             for j, track in enumerate(batch):
-                entry = MemoryEntry(
-                    maskmem=maskmem[j : j + 1].clone(),
-                    pred_masks=preds[j : j + 1].clone(),
-                    obj_ptr=out.obj_ptr[j : j + 1].clone(),
-                    score=out.object_score_logits[j : j + 1].clone(),
-                    iou=float(ious[j]),
-                )
+                with long_lived():  # kept across frames: outside the heap of the activations
+                    entry = MemoryEntry(
+                        maskmem=maskmem[j : j + 1].clone(),
+                        pred_masks=preds[j : j + 1].clone(),
+                        obj_ptr=out.obj_ptr[j : j + 1].clone(),
+                        score=out.object_score_logits[j : j + 1].clone(),
+                        iou=float(ious[j]),
+                    )
                 track.non_cond[frame] = entry
                 results[track.obj_id] = entry
     return results
