@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import core  # noqa: F401 - before anything imports torch: core sets torch's allocator options
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -83,50 +83,58 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc_trim")
-def test_freed_heap_pages_return_to_the_system() -> None:
-    from core.allocator import release_free_memory
-
+def _blocks(count: int, nbytes: int, pins: list) -> list:
+    """count blocks of nbytes (torch, like the engine's tensors), each followed by a small pin
+    kept alive, so that freeing the blocks cannot shrink the heap from its top."""
     import torch
 
-    # One large block freed raises glibc's mmap threshold, so the next 4 MB blocks come from the
-    # heap; small blocks kept alive between them stop the heap's top from shrinking by itself.
-    # (torch tensors: torch's CPU allocator is what the engine's activations come from.)
-    first = torch.ones(16 * 2**20, dtype=torch.uint8)
-    del first
-    big, pins = [], []
-    for _ in range(40):
-        big.append(torch.ones(4 * 2**20, dtype=torch.uint8))
+    blocks = []
+    for _ in range(count):
+        blocks.append(torch.ones(nbytes, dtype=torch.uint8))
         pins.append(torch.ones(4096, dtype=torch.uint8))
-    del big
-    before = _rss_mb()
-    assert release_free_memory()
-    after = _rss_mb()
-    assert before - after > 8, f"RSS {before:.0f} -> {after:.0f} MB"
-    assert pins[-1].all()
+    return blocks
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_long_lived_blocks_live_outside_the_heap() -> None:
-    import torch
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and malloc_trim")
+def test_allocator_keeps_heap_and_mmap_blocks_apart() -> None:
+    from core.allocator import long_lived, release_free_memory, use_engine_thresholds
 
-    from core.allocator import long_lived
+    pins: list = []
+    assert use_engine_thresholds()
+    # (The heap serves any request that one of its free pieces fits, whatever the threshold:
+    # the heap blocks come last, so that the mmap cases start from a heap without such pieces.)
 
-    # Freed right away with nothing after it in memory, a heap block could be trimmed too: pin
-    # small blocks on both sides so only a block on mmap can leave the resident size at once.
-    pins = [torch.ones(4096, dtype=torch.uint8)]
-    with long_lived() as active:
-        kept = torch.ones(24 * 2**20, dtype=torch.uint8)
-    pins.append(torch.ones(4096, dtype=torch.uint8))
+    # Inside long_lived(), blocks of 64 kB and more come from mmap and leave once freed.
+    with long_lived() as active, long_lived():  # nests
+        kept = _blocks(40, 512 * 1024, pins)
     assert active
     before = _rss_mb()
     del kept
-    assert before - _rss_mb() > 20
-    with long_lived(), long_lived():  # nests
-        pass
-    heap = torch.ones(24 * 2**20, dtype=torch.uint8)  # outside: on the heap again
-    pins.append(torch.ones(4096, dtype=torch.uint8))
+    assert before - _rss_mb() > 15
+
+    # Activations of 1 MB and more: mmap, whatever the context.
+    large = _blocks(6, 4 * 2**20, pins)
     before = _rss_mb()
-    del heap
-    assert before - _rss_mb() < 4
+    del large
+    assert before - _rss_mb() > 20
+
+    # Below 1 MB, outside long_lived(): heap blocks, still resident once freed...
+    small = _blocks(160, 512 * 1024, pins)
+    before = _rss_mb()
+    del small
+    assert before - _rss_mb() < 8
+    # ...until the heap's free pages are given back, as the engine does after each frame.
+    before = _rss_mb()
+    assert release_free_memory()
+    assert before - _rss_mb() > 60
     assert all(p.all() for p in pins)
+
+
+def test_torch_advises_huge_pages_for_large_blocks() -> None:
+    import torch
+
+    # core (imported by conftest before torch) asks torch's allocator for transparent huge
+    # pages: blocks of 2 MB and more then start on a page boundary instead of 64 bytes in.
+    assert os.environ.get("THP_MEM_ALLOC_ENABLE") == "1"
+    large = torch.empty(4 * 2**20, dtype=torch.uint8)
+    assert large.data_ptr() % 4096 == 0

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
-from core.allocator import release_free_memory
+from core.allocator import release_free_memory, use_engine_thresholds
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
@@ -53,6 +53,7 @@ class VideoSession:
         corrections_as_conditioning: bool = False,
         spare_memory_mb: float = 32.0,
     ) -> None:
+        use_engine_thresholds()
         self.model = model
         self.frames = frames
         self.num_frames = len(frames)
