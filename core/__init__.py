@@ -5,9 +5,9 @@ import os as _os
 __version__ = "0.1.0"
 
 # torch's CPU allocator reads this once, at its first allocation: blocks of 2 MB and more are
-# then aligned to 2 MB and advised as transparent huge pages. The engine keeps its large
+# then page-aligned and advised as transparent huge pages. The engine keeps its large
 # activations on mmap (core/allocator.py) so that memory stays flat on long videos; with 4 kB
 # pages, faulting every such block in afresh cost the encoder 25% of its time, and huge pages
-# win most of that back (docs/benchmarks.md). It takes effect only when core is imported before torch, as all of Masklet's entry
-# points do; THP_MEM_ALLOC_ENABLE=0 in the environment turns it off.
+# win most of that back (docs/benchmarks.md). It takes effect only when core is imported
+# before torch, as all of Masklet's entry points do; THP_MEM_ALLOC_ENABLE=0 turns it off.
 _os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")

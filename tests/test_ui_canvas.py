@@ -12,13 +12,18 @@ from ui.overlay import compose_overlay, outline_of
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def canvas(qtbot) -> Canvas:
+def _shown_canvas(qtbot, width: int, height: int) -> Canvas:
     c = Canvas()
     qtbot.addWidget(c)
-    c.resize(800, 500)
+    c.resize(width, height)
     c.show()
     qtbot.waitExposed(c)
+    return c
+
+
+@pytest.fixture
+def canvas(qtbot) -> Canvas:
+    c = _shown_canvas(qtbot, 800, 500)
     image = np.zeros((300, 400, 3), np.uint8)
     image[:, :, 0] = np.arange(400, dtype=np.uint16)[None, :] % 256
     c.set_image(image)
@@ -110,11 +115,7 @@ def _grab(widget) -> np.ndarray:
 
 
 def test_empty_canvas_says_how_to_start(qtbot) -> None:
-    c = Canvas()
-    qtbot.addWidget(c)
-    c.resize(600, 300)
-    c.show()
-    qtbot.waitExposed(c)
+    c = _shown_canvas(qtbot, 600, 300)
     with_hint = _grab(c)
     c.EMPTY_HINT = ""
     c.viewport().update()

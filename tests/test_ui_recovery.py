@@ -15,18 +15,24 @@ from tests.ui_helpers import close_window, open_window, settings_with_model
 pytestmark = pytest.mark.gui
 
 
+def _save_new_project(w, tmp_path: Path, shared_data: Path, monkeypatch) -> Path:
+    """Open the bedroom frames, add the object "saved one" and save through File > Save."""
+    assert w.open_path(str(shared_data / "frames" / "bedroom"))
+    w.session.add_object("saved one")
+    project = tmp_path / "work.masklet"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
+    w.actions["file.save"].trigger()  # File > Save; the dialog answers ``project``
+    assert project.is_file() and not w.session.dirty
+    return project
+
+
 @pytest.mark.parametrize("answer", [QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No])
 def test_opening_a_project_offers_its_newer_autosave(qtbot, tmp_path: Path, shared_data: Path, monkeypatch,
                                                      answer: QMessageBox.StandardButton) -> None:
     w = open_window(qtbot, settings_with_model(tmp_path, None), load_model=False)
     try:
         s = w.session
-        assert w.open_path(str(shared_data / "frames" / "bedroom"))
-        s.add_object("saved one")
-        project = tmp_path / "work.masklet"
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
-        w.actions["file.save"].trigger()  # File > Save; the dialog answers ``project``
-        assert project.is_file() and not s.dirty
+        project = _save_new_project(w, tmp_path, shared_data, monkeypatch)
         saved_bytes = project.read_bytes()
         s.add_object("autosaved extra")
         autosave(s.model.document, project)
@@ -64,12 +70,7 @@ def test_no_question_without_a_newer_autosave(qtbot, tmp_path: Path, shared_data
     w = open_window(qtbot, settings_with_model(tmp_path, None), load_model=False)
     try:
         s = w.session
-        assert w.open_path(str(shared_data / "frames" / "bedroom"))
-        s.add_object("saved one")
-        project = tmp_path / "work.masklet"
-        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(project), ""))
-        w.actions["file.save"].trigger()
-        assert project.is_file()
+        project = _save_new_project(w, tmp_path, shared_data, monkeypatch)
         s.add_object("stale extra")
         autosave(s.model.document, project)
         os.utime(autosave_path(project), ns=(1_000_000_000_000, 1_000_000_000_000))  # older than the project

@@ -1,4 +1,4 @@
-"""Softmax attention for large key sets on CPU, computed in query chunks.
+"""Softmax attention for large key sets on CPU, in blocks of queries and keys (online softmax).
 
 The memory attention of SAM 2 attends 4,096 queries to about 28,700 memory tokens per object
 and layer. ``F.scaled_dot_product_attention`` on CPU cannot exploit that the values are a linear
