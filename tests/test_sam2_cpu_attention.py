@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from core.sam2 import transformer
 from core.sam2.cpu_attention import attention_with_low_rank_values, chunked_attention, use_chunked
+from core.sam2.position_encoding import rotate_pairs_
 from core.sam2.transformer import RoPEAttention
 
 
@@ -61,11 +62,13 @@ def test_low_rank_values_equal_projected_values() -> None:
     assert torch.allclose(got, want, atol=1e-5, rtol=0)
 
 
-def test_only_float32_cpu_with_many_keys_takes_the_blocked_path() -> None:
+def test_only_float32_cpu_with_many_keys_or_narrow_values_takes_the_blocked_path() -> None:
     q = torch.zeros(1, 1, 4, 8)
     assert use_chunked(q, 28_736)
     assert not use_chunked(q, 4_096)
+    assert use_chunked(q, 4_096, low_rank_values=True)
     assert not use_chunked(q.bfloat16(), 28_736)
+    assert not use_chunked(q.bfloat16(), 4_096, low_rank_values=True)
 
 
 def test_rope_cross_attention_same_with_either_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -74,8 +77,22 @@ def test_rope_cross_attention_same_with_either_kernel(monkeypatch: pytest.Monkey
     q = torch.randn(2, 64, 32)
     memory = torch.randn(2, 3 * 64 + 4, 8)
     with torch.inference_mode():
-        monkeypatch.setattr(transformer, "use_chunked", lambda q, nk: False)
+        monkeypatch.setattr(transformer, "use_chunked", lambda q, nk, low_rank=False: False)
         want = attn(q, memory, memory, num_k_exclude_rope=4)
-        monkeypatch.setattr(transformer, "use_chunked", lambda q, nk: True)
+        monkeypatch.setattr(transformer, "use_chunked", lambda q, nk, low_rank=False: True)
         got = attn(q, memory, memory, num_k_exclude_rope=4)
     assert torch.allclose(got, want, atol=2e-6, rtol=0)
+
+
+def test_in_place_rope_is_the_complex_multiply_bit_for_bit() -> None:
+    # The official code rotates by multiplying complex numbers; ours rotates real pairs in place.
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(2, 1, 3 * 16, 8, generator=g)
+    angles = torch.rand(16, 4, generator=g) * 6.0
+    cos, sin = angles.cos(), angles.sin()
+    got = rotate_pairs_(x.clone().unflatten(2, (3, 16)), cos, sin).flatten(2, 3)
+    pairs = x.unflatten(-1, (-1, 2))
+    x0, x1 = pairs[..., 0], pairs[..., 1]
+    c, s = cos.repeat(3, 1), sin.repeat(3, 1)
+    want = torch.stack((x0 * c - x1 * s, x0 * s + x1 * c), dim=-1).flatten(-2)
+    assert torch.equal(got, want)

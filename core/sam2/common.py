@@ -35,10 +35,22 @@ class MLP(nn.Module):
         for i, layer in enumerate(self.layers):
             x = layer(x)
             if i < last:
-                x = self.act(x)
+                x = self._activate(x)
         if self.sigmoid_output:
             x = torch.sigmoid(x)
         return x
+
+
+    def _activate(self, x: torch.Tensor) -> torch.Tensor:
+        # A linear layer's output is fresh: outside autograd the hidden activations (the
+        # largest tensors of the image encoder) are activated in place, same kernel, same bits.
+        if x.requires_grad:
+            return self.act(x)
+        if type(self.act) is nn.ReLU:
+            return x.relu_()
+        if type(self.act) is nn.GELU and self.act.approximate == "none":
+            return torch.ops.aten.gelu_(x)
+        return self.act(x)
 
 
 class LayerNorm2d(nn.Module):
@@ -58,10 +70,14 @@ class LayerNorm2d(nn.Module):
         return self.weight[:, None, None] * x + self.bias[:, None, None]
 
 
+def _gelu(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    return F.gelu(x)  # torch has no in-place GELU; the argument keeps F.relu's signature
+
+
 def activation_fn(name: str):  # noqa: ANN201 - returns a functional activation
-    """relu/gelu by name (the memory attention's ``activation``)."""
+    """relu/gelu by name (the memory attention's ``activation``): f(x, inplace=False)."""
     if name == "relu":
         return F.relu
     if name == "gelu":
-        return F.gelu
+        return _gelu
     raise ValueError(f"activation must be relu or gelu, not {name!r}")

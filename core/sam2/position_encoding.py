@@ -105,12 +105,15 @@ def axial_rope_angles(dim: int, end_x: int, end_y: int, theta: float = 10000.0) 
     return torch.cat([torch.outer(t_x, freqs), torch.outer(t_y, freqs)], dim=-1)
 
 
-def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """Rotate consecutive channel pairs of x: (B, heads, N, D) by angles with cos/sin (N, D // 2).
+def rotate_pairs_(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Rotate consecutive channel pairs of a float32 x (..., N, D) in place (RoPE).
 
-    Computed in float32 (as the official complex-number version) and cast back to x's dtype.
+    cos, sin: (N, D // 2), broadcast over the leading dimensions. The same products and sums
+    as the official complex multiply, so the same bits, with two half-size temporaries.
     """
-    xf = x.float().unflatten(-1, (-1, 2))
-    x0, x1 = xf[..., 0], xf[..., 1]
-    out = torch.stack((x0 * cos - x1 * sin, x0 * sin + x1 * cos), dim=-1).flatten(-2)
-    return out.to(x.dtype)
+    pairs = x.unflatten(-1, (-1, 2))
+    x0, x1 = pairs[..., 0], pairs[..., 1]
+    x0_sin = x0 * sin
+    x0.mul_(cos).sub_(x1 * sin)
+    x1.mul_(cos).add_(x0_sin)
+    return x

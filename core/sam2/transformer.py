@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import MLP
 from core.sam2.cpu_attention import attention_with_low_rank_values, chunked_attention, use_chunked
-from core.sam2.position_encoding import apply_rope, axial_rope_angles
+from core.sam2.position_encoding import axial_rope_angles, rotate_pairs_
 
 
 class Attention(nn.Module):
@@ -86,22 +86,26 @@ class RoPEAttention(Attention):
         return cached
 
     def forward(self, q: Tensor, k: Tensor, v: Tensor, num_k_exclude_rope: int = 0) -> Tensor:
-        q = self._heads(self.q_proj(q))
-        k = self._heads(self.k_proj(k))
+        # The projections are fresh float32 tensors (RoPE runs in float32, as the official
+        # complex multiply): they are rotated in place.
+        q, k = self.q_proj(q), self.k_proj(k)
+        dtype = q.dtype
+        q, k = self._heads(q.float()), self._heads(k.float())
         nq = q.shape[-2]
         cos, sin = self._cos_sin(nq, q.device)
-        q = apply_rope(q, cos, sin)
+        rotate_pairs_(q, cos, sin)
         num_k_rope = k.shape[-2] - num_k_exclude_rope
         if num_k_rope > 0:
-            if num_k_rope != nq:
-                if not self.rope_k_repeat or num_k_rope % nq:
-                    raise ValueError(f"{num_k_rope} rotary keys do not tile {nq} queries")
-                r = num_k_rope // nq
-                cos, sin = cos.repeat(r, 1), sin.repeat(r, 1)
-            k_rope = apply_rope(k[:, :, :num_k_rope], cos, sin)
-            k = k_rope if num_k_exclude_rope == 0 else torch.cat([k_rope, k[:, :, num_k_rope:]], dim=2)
-        if use_chunked(q, k.shape[-2]):
-            if self.kv_in_dim < q.shape[-1]:
+            if num_k_rope % nq or (num_k_rope != nq and not self.rope_k_repeat):
+                raise ValueError(f"{num_k_rope} rotary keys do not tile {nq} queries")
+            # Memories of several frames share the query grid's angles: one (nq, D/2) table,
+            # broadcast over the frames.
+            rotate_pairs_(k[:, :, :num_k_rope].unflatten(2, (-1, nq)), cos, sin)
+        q, k = q.to(dtype), k.to(dtype)
+        # Values projected after the softmax pay off when the memories are narrower than a head.
+        low_rank = self.kv_in_dim < q.shape[-1]
+        if use_chunked(q, k.shape[-2], low_rank):
+            if low_rank:
                 out = attention_with_low_rank_values(q, k, v, self.v_proj.weight, self.v_proj.bias)
             else:
                 out = chunked_attention(q, k, self._heads(self.v_proj(v)))
