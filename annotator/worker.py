@@ -30,11 +30,13 @@ GIL_SWITCH_S = 0.001
 @dataclass(frozen=True)
 class LoadedModel:
     """A model ready for the engine. label: what it runs on, for the status bar (``cpu · fp32``);
-    context: makes the context every engine call runs in (autocast for bfloat16)."""
+    context: makes the context every engine call runs in (autocast for bfloat16); warm_up: run
+    once on the worker after the model is announced ready, before the next request."""
 
     model: Any
     label: str
     context: Callable[[], AbstractContextManager[object]] = nullcontext
+    warm_up: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,9 +137,13 @@ def load_model(selection: ModelSelection) -> LoadedModel:
         # Leave a core to the window: with every core busy in torch's spinning pool, the GUI
         # thread waits for the CPU (and the GIL) far longer than a frame.
         torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+    from core.video import warm_up
+
     model = checkpoint.load_model(str(selection.path), runtime.device)
     accelerate.compile_modules(model, runtime)
-    return LoadedModel(model, runtime.label, lambda: accelerate.autocast(runtime))
+    # Two encoder runs bring the process to the steady state of clicks (core/video/features.py),
+    # so that the first click on the next video is as fast as any other.
+    return LoadedModel(model, runtime.label, lambda: accelerate.autocast(runtime), lambda: warm_up(model, runs=2))
 
 
 def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> Engine:
@@ -239,6 +245,8 @@ class ModelWorker(QObject):
             self._model = self._loader(request.selection)
             self._rebuild_engine()
             self.modelReady.emit(self._model.label)
+            if self._model.warm_up is not None:
+                self._model.warm_up()
         elif isinstance(request, OpenVideoRequest):
             self.release()
             self._frames = self._opener(request.path, request.cache_mb)

@@ -1,4 +1,4 @@
-"""Keep the process's resident memory flat over a long propagation.
+"""Keep the process's resident memory flat over a long propagation, and clicks fast.
 
 glibc's malloc serves blocks above a threshold with mmap (given back to the system when freed)
 and the rest from heaps, whose freed pieces it keeps. By default it raises that threshold to
@@ -8,12 +8,16 @@ activations on the heap, the kept blocks end up between them, holes left by free
 are too small for the next ones, and the heap and the peak resident size creep up frame after
 frame (measured: +62 MB from frame 50 to 200 even with ``malloc_trim`` after every frame).
 
-So the engine fixes the threshold at 1 MB: activations come from mmap and go back when freed.
-Each such block then faults its pages in afresh, which cost the image encoder 25% of its time;
-``core/__init__.py`` has torch advise its large blocks as transparent huge pages, which wins
-most of that back. What is kept across frames is allocated inside ``long_lived()`` (64 kB
-threshold), and once per tracked frame ``release_free_memory()`` returns the heap's free pages.
-Elsewhere than glibc all of this does nothing.
+So while tracking (``for_tracking()``) the threshold is 1 MB: activations come from mmap and go
+back when freed, and once per tracked frame ``release_free_memory()`` returns the heap's free
+pages. Each such block then faults its pages in afresh, which costs the image encoder about a
+fifth of its time. A click runs the encoder once and keeps nothing but its features, so for
+clicks (``for_clicks()``) every activation comes from the heap and the heap keeps its free
+pages (up to 1 GB): the encoder reuses the pages of the previous run (1.8 against 2.4 s,
+bench/encoder_allocator.py), and the process keeps about one encoder's working set (~400 MB
+for tiny) until the next propagation gives it back. In both, what is kept across frames is
+allocated inside ``long_lived()`` (64 kB threshold). Elsewhere than glibc all of this does
+nothing.
 """
 
 from __future__ import annotations
@@ -25,14 +29,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-ACTIVATION_THRESHOLD = 1 << 20  # activations: on mmap
+M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers
+M_MMAP_THRESHOLD = -3
+ACTIVATION_THRESHOLD = 1 << 20  # tracking: activations on mmap
+CLICK_THRESHOLD = 512 << 20  # clicks: activations on the heap...
+CLICK_TRIM_THRESHOLD = 1 << 30  # ...which keeps their pages for the next click
+DEFAULT_TRIM_THRESHOLD = 128 << 10  # glibc's
 LONG_LIVED_THRESHOLD = 64 << 10
 
 _libc: ctypes.CDLL | None = None
 _looked_up = False
 _lock = threading.Lock()
 _depth = 0
+_activations = ACTIVATION_THRESHOLD  # the threshold outside long_lived(): by mode
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -54,9 +63,38 @@ def _glibc() -> ctypes.CDLL | None:
     return _libc
 
 
-def use_engine_thresholds() -> bool:
-    """Fix glibc's mmap threshold at 1 MB (once per process); False where that is not possible."""
-    return _glibc() is not None
+def for_tracking() -> bool:
+    """Activations on mmap, heap pages given back (once per process, or after clicks).
+
+    False where glibc's mallopt is not available.
+    """
+    libc = _glibc()
+    if libc is None:
+        return False
+    global _activations
+    with _lock:
+        if _activations != ACTIVATION_THRESHOLD:
+            _activations = ACTIVATION_THRESHOLD
+            libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
+            if _depth == 0:
+                libc.mallopt(M_MMAP_THRESHOLD, _activations)
+            libc.malloc_trim(0)  # what clicks left in the heap
+    return True
+
+
+def for_clicks() -> bool:
+    """Activations on the heap, which keeps their pages; False where that is not possible."""
+    libc = _glibc()
+    if libc is None:
+        return False
+    global _activations
+    with _lock:
+        if _activations != CLICK_THRESHOLD:
+            _activations = CLICK_THRESHOLD
+            libc.mallopt(M_TRIM_THRESHOLD, CLICK_TRIM_THRESHOLD)
+            if _depth == 0:
+                libc.mallopt(M_MMAP_THRESHOLD, CLICK_THRESHOLD)
+    return True
 
 
 def release_free_memory() -> bool:
@@ -90,4 +128,4 @@ def long_lived() -> Iterator[bool]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                libc.mallopt(M_MMAP_THRESHOLD, ACTIVATION_THRESHOLD)
+                libc.mallopt(M_MMAP_THRESHOLD, _activations)

@@ -85,7 +85,7 @@ ALLOCATOR_CHECK = r'''
 import os
 import core
 import torch
-from core.allocator import long_lived, release_free_memory, use_engine_thresholds
+from core.allocator import for_clicks, for_tracking, long_lived, release_free_memory
 
 
 def _rss_mb():
@@ -104,7 +104,7 @@ def _blocks(count, nbytes, pins):
 
 
 pins: list = []
-assert use_engine_thresholds()
+assert for_tracking()
 # (The heap serves any request that one of its free pieces fits, whatever the threshold:
 # the heap blocks come last, so that the mmap cases start from a heap without such pieces.)
 
@@ -131,6 +131,22 @@ assert before - _rss_mb() < 8
 before = _rss_mb()
 assert release_free_memory()
 assert before - _rss_mb() > 60
+
+# Clicks: activations of any size on the heap, whose pages stay for the next click...
+assert for_clicks()
+clicks = _blocks(4, 8 * 2**20, pins)
+before = _rss_mb()
+del clicks
+assert before - _rss_mb() < 8, (before, _rss_mb())
+# ...kept also when long_lived() ends (it restores the clicks' threshold, not tracking's)...
+with long_lived():
+    kept = _blocks(1, 512 * 1024, pins)
+again = _blocks(4, 8 * 2**20, pins)
+assert _rss_mb() - before < 8, (before, _rss_mb())  # the heap's pages again, not fresh ones
+del again
+# ...until tracking begins, which gives them back.
+assert for_tracking()
+assert before - _rss_mb() > 25, (before, _rss_mb())
 assert all(p.all() for p in pins)
 '''
 
@@ -153,3 +169,23 @@ def test_torch_advises_huge_pages_for_large_blocks() -> None:
     assert os.environ.get("THP_MEM_ALLOC_ENABLE") == "1"
     large = torch.empty(4 * 2**20, dtype=torch.uint8)
     assert large.data_ptr() % 4096 == 0
+
+
+def test_warm_up_runs_the_encoder_as_clicks_run_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from core import allocator
+    from core.video import warm_up
+
+    model = small_model()
+    shapes = []
+    encode = model.encode_image
+    monkeypatch.setattr(model, "encode_image", lambda x: shapes.append(tuple(x.shape)) or encode(x))
+    modes = []
+    monkeypatch.setattr(allocator, "for_clicks", lambda: modes.append("clicks") or True)
+    monkeypatch.setattr("core.video.features.for_clicks", allocator.for_clicks)
+    warm_up(model, runs=2)
+    size = model.image_size
+    assert shapes == [(1, 3, size, size)] * 2
+    assert modes == ["clicks"]
+    assert not torch.is_inference_mode_enabled()

@@ -224,3 +224,26 @@ def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
     assert h.shutdown(5000)
     assert time.monotonic() - started < 2.0
     assert not h.thread.isRunning()
+
+
+def test_warm_up_runs_after_the_model_is_announced_and_before_the_next_request(qtbot) -> None:
+    events: list[str] = []
+    opened = threading.Event()
+
+    def opener(path, mb):
+        events.append("open")
+        opened.set()
+        return ArrayFrames()
+
+    h = relayed(WorkerHandle(
+        loader=lambda sel: LoadedModel("m", "cpu", warm_up=lambda: events.append("warm up")),
+        factory=lambda m, f, c: FakeEngine(m, f, c), opener=opener,
+    ))
+    h.relay.modelReady.connect(lambda label: events.append("ready"))
+    with qtbot.waitSignal(h.relay.videoReady, timeout=5000):
+        h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
+        h.submit(OpenVideoRequest("video.mp4"))
+    assert opened.is_set()
+    assert events.index("warm up") < events.index("open")
+    qtbot.waitUntil(lambda: "ready" in events, timeout=5000)
+    assert h.shutdown(5000)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
-from core.allocator import release_free_memory, use_engine_thresholds
+from core.allocator import for_clicks, for_tracking, release_free_memory
 from core.video.features import FeatureCache
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
@@ -53,7 +53,7 @@ class VideoSession:
         corrections_as_conditioning: bool = False,
         spare_memory_mb: float = 32.0,
     ) -> None:
-        use_engine_thresholds()
+        for_clicks()
         self.model = model
         self.frames = frames
         self.num_frames = len(frames)
@@ -103,6 +103,7 @@ class VideoSession:
     def prefetch_features(self, frame: int) -> None:
         """Compute and cache the image features of ``frame`` (call when a frame is shown)."""
         self._check_frame(frame)
+        for_clicks()
         self._features.get(frame)
 
     def add_prompt(self, prompt: Prompt, *, clear_old: bool = True) -> FrameResult:
@@ -155,6 +156,7 @@ class VideoSession:
             prev = track.latest_output(frame, is_cond)
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
+        for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
         feats = self._features.get(frame)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits)
         (track.temp_cond if is_cond else track.temp_non_cond)[frame] = entry
@@ -216,6 +218,7 @@ class VideoSession:
     ) -> Iterator[FrameResult]:
         cfg = self.model.config
         max_ptrs = min(self.num_frames, cfg.max_obj_ptrs_in_encoder)
+        for_tracking()  # core/allocator.py: memory stays flat however many frames follow
         for first, last, reverse in passes:
             if reverse:
                 # the official predictor does not track backward from frame 0
