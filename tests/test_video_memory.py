@@ -132,21 +132,17 @@ before = _rss_mb()
 assert release_free_memory()
 assert before - _rss_mb() > 60
 
-# Clicks: activations of any size on the heap, whose pages stay for the next click...
+# Clicks: activations on the heap (over 1 MB too), whose pages stay for the next click...
+# (below 2 MB: torch aligns larger blocks to 2 MB for huge pages, and whether such a block
+# fits a freed hole then depends on where the hole starts)
 assert for_clicks()
-clicks = _blocks(4, 8 * 2**20, pins)
+clicks = _blocks(16, 3 * 2**19, pins)
 before = _rss_mb()
 del clicks
 assert before - _rss_mb() < 8, (before, _rss_mb())
-# ...kept also when long_lived() ends (it restores the clicks' threshold, not tracking's)...
-with long_lived():
-    kept = _blocks(1, 512 * 1024, pins)
-again = _blocks(4, 8 * 2**20, pins)
-assert _rss_mb() - before < 8, (before, _rss_mb())  # the heap's pages again, not fresh ones
-del again
 # ...until tracking begins, which gives them back.
 assert for_tracking()
-assert before - _rss_mb() > 25, (before, _rss_mb())
+assert before - _rss_mb() > 15, (before, _rss_mb())
 assert all(p.all() for p in pins)
 '''
 
@@ -189,3 +185,36 @@ def test_warm_up_runs_the_encoder_as_clicks_run_it(monkeypatch: pytest.MonkeyPat
     assert shapes == [(1, 3, size, size)] * 2
     assert modes == ["clicks"]
     assert not torch.is_inference_mode_enabled()
+
+
+def test_long_lived_returns_to_the_set_up_it_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import allocator as a
+
+    calls: list[tuple] = []
+
+    class Libc:  # records what the real one would be told
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+        def malloc_trim(self, pad: int) -> int:
+            calls.append(("trim", pad))
+            return 1
+
+    monkeypatch.setattr(a, "_libc", Libc())
+    monkeypatch.setattr(a, "_looked_up", True)
+    monkeypatch.setattr(a, "_activations", a.ACTIVATION_THRESHOLD)
+    assert a.for_clicks()
+    assert calls == [(a.M_TRIM_THRESHOLD, a.CLICK_TRIM_THRESHOLD), (a.M_MMAP_THRESHOLD, a.CLICK_THRESHOLD)]
+    with a.long_lived():
+        assert calls[-1] == (a.M_MMAP_THRESHOLD, a.LONG_LIVED_THRESHOLD)
+        a.for_tracking()  # a propagation starting while a frame is being kept
+        assert calls[-1] == ("trim", 0)
+    assert calls[-1] == (a.M_MMAP_THRESHOLD, a.ACTIVATION_THRESHOLD)
+    a.for_clicks()
+    with a.long_lived():
+        pass
+    assert calls[-1] == (a.M_MMAP_THRESHOLD, a.CLICK_THRESHOLD)
+    calls.clear()
+    a.for_clicks()  # already so: nothing to tell
+    assert calls == []
