@@ -135,3 +135,19 @@ def test_encoder_position_cache_follows_weight_changes() -> None:
     with torch.no_grad():
         fresh.image_encoder.trunk.pos_embed.add_(0.5)
         assert torch.equal(fresh.encode_image(x).vision_feats[-1], changed)
+
+
+@pytest.mark.parametrize("activation", [torch.nn.GELU, torch.nn.ReLU])
+def test_mlp_activates_in_place_with_the_same_bits(activation: type[torch.nn.Module]) -> None:
+    from core.sam2.common import MLP
+
+    torch.manual_seed(0)
+    mlp = MLP(16, 64, 8, num_layers=3, activation=activation)
+    x = torch.randn(5, 16)
+    with torch.no_grad():
+        want = mlp.layers[2](activation()(mlp.layers[1](activation()(mlp.layers[0](x)))))
+        got = mlp(x)
+    assert torch.equal(got, want)
+    x.requires_grad_(True)
+    mlp(x).sum().backward()  # with autograd: out of place, so the backward pass still works
+    assert x.grad is not None
