@@ -246,7 +246,8 @@ class ModelWorker(QObject):
             self._rebuild_engine()
             self.modelReady.emit(self._model.label)
             if self._model.warm_up is not None:
-                self._model.warm_up()
+                with self._model.context():  # the context every later call runs in
+                    self._model.warm_up()
         elif isinstance(request, OpenVideoRequest):
             self.release()
             self._frames = self._opener(request.path, request.cache_mb)

@@ -167,23 +167,22 @@ def test_torch_advises_huge_pages_for_large_blocks() -> None:
     assert large.data_ptr() % 4096 == 0
 
 
-def test_warm_up_runs_the_encoder_as_clicks_run_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_warm_up_clicks_as_the_user_will(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from core import allocator
     from core.video import warm_up
 
     model = small_model()
-    shapes = []
-    encode = model.encode_image
+    shapes, decoded, modes = [], [], []
+    encode, decode = model.encode_image, model.sam_mask_decoder.forward
     monkeypatch.setattr(model, "encode_image", lambda x: shapes.append(tuple(x.shape)) or encode(x))
-    modes = []
-    monkeypatch.setattr(allocator, "for_clicks", lambda: modes.append("clicks") or True)
-    monkeypatch.setattr("core.video.features.for_clicks", allocator.for_clicks)
+    monkeypatch.setattr(model.sam_mask_decoder, "forward", lambda *a, **k: decoded.append(1) or decode(*a, **k))
+    monkeypatch.setattr("core.video.session.for_clicks", lambda: modes.append("clicks") or True)
     warm_up(model, runs=2)
     size = model.image_size
-    assert shapes == [(1, 3, size, size)] * 2
-    assert modes == ["clicks"]
+    assert shapes == [(1, 3, size, size)] * 2  # a fresh session each time: no cached features
+    assert len(decoded) == 2
+    assert "clicks" in modes
     assert not torch.is_inference_mode_enabled()
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core.allocator import for_clicks, long_lived
+from core.allocator import long_lived
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.video.preprocess import frame_to_input
 
@@ -81,17 +81,3 @@ def _kept_copy(full: ImageFeatures, pos: torch.Tensor) -> ImageFeatures:
     high = maps[:-1] if full.high_res_features is not None else None
     return ImageFeatures([m.flatten(2).permute(2, 0, 1) for m in maps], [pos], full.feat_sizes, high)
 
-
-def warm_up(model: Sam2Model, runs: int = 1) -> None:
-    """Run the image encoder ``runs`` times on a blank image, as clicks run it.
-
-    A process's first encoder runs are slow (tiny on 2 CPU cores: 2.7, then 2.2, then 1.9 s):
-    oneDNN builds its kernels and the heap grows to the encoder's working set, which later
-    clicks reuse (``core.allocator.for_clicks``). Done after loading a model (two runs), the
-    first click on a video opened later costs what every other click costs.
-    """
-    for_clicks()
-    size = model.image_size
-    with torch.inference_mode():
-        for _ in range(runs):
-            model.encode_image(torch.zeros(1, 3, size, size, device=model.device))
