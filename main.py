@@ -11,6 +11,7 @@ import sys
 from typing import Sequence
 
 from core import __version__
+from core.allocator import one_heap
 
 HEADLESS_COMMANDS = ("track", "export", "import", "models")
 
@@ -47,6 +48,9 @@ def _has_display() -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before any thread starts: the model's worker thread then allocates from the main heap,
+    # which keeps the encoder's pages between clicks (core/allocator.py).
+    one_heap()
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in ("-h", "--help"):
         print(USAGE, end="")

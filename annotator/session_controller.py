@@ -69,6 +69,7 @@ class SessionController(QObject):
     """Signals: videoChanged(); frameChanged(frame: int); modelStateChanged(state: str, message: str);
     message(text: str) for the status bar; runStarted(run_id: int); runProgress(RunProgress);
     runFinished(cancelled: bool, frames: int); pendingChanged() when clicks await their mask;
+    modelBusyChanged(busy: bool) (see ``model_busy``);
     projectPathChanged(path: str); currentObjectChanged(obj_id: int, 0 for none)."""
 
     videoChanged = Signal()
@@ -79,6 +80,7 @@ class SessionController(QObject):
     runProgress = Signal(object)
     runFinished = Signal(bool, int)
     pendingChanged = Signal()
+    modelBusyChanged = Signal(bool)
     projectPathChanged = Signal(str)
     currentObjectChanged = Signal(int)
 
@@ -101,10 +103,14 @@ class SessionController(QObject):
         self.run: PropagationRun | None = None
         self._next_id = 1
         self._pending: dict[int, Prompt] = {}  # request id -> prompt awaiting its mask
+        self._prefetches = 0  # PrefetchRequests not answered yet
+        self._busy = False
+        self.pendingChanged.connect(self._update_busy)
         w = self.worker.worker
         w.modelReady.connect(self._on_model_ready)
         w.modelFailed.connect(self._on_model_failed)
         w.promptDone.connect(self._on_prompt_done)
+        w.prefetched.connect(self._on_prefetched)
         w.frameDone.connect(self._on_frame_done)
         w.progress.connect(self._on_progress)
         w.runFinished.connect(self._on_run_finished)
@@ -126,10 +132,30 @@ class SessionController(QObject):
     def _on_model_ready(self, description: str) -> None:
         self._set_model_state(ModelState.READY, f"model ready ({description})")
         if self.frames is not None:
-            self.worker.submit(PrefetchRequest(self.frame))
+            self._prefetch()
 
     def _on_model_failed(self, message: str) -> None:
         self._set_model_state(ModelState.FAILED, f"model failed to load: {message}")
+
+    def _prefetch(self) -> None:
+        self._prefetches += 1
+        self.worker.submit(PrefetchRequest(self.frame))
+        self._update_busy()
+
+    def _on_prefetched(self, frame: int) -> None:
+        self._prefetches = max(0, self._prefetches - 1)
+        self._update_busy()
+
+    @property
+    def model_busy(self) -> bool:
+        """The worker computes something the annotator is waiting for: a click's mask, or the
+        features of the frame on screen (background decoding holds back meanwhile)."""
+        return bool(self._pending) or self._prefetches > 0
+
+    def _update_busy(self) -> None:
+        if self.model_busy != self._busy:
+            self._busy = self.model_busy
+            self.modelBusyChanged.emit(self._busy)
 
     def _on_failed(self, message: str) -> None:
         self._pending.clear()
@@ -212,7 +238,7 @@ class SessionController(QObject):
         self.frame = int(np.clip(frame, 0, self.frame_count() - 1))
         self.frameChanged.emit(self.frame)
         if self.model_state is ModelState.READY and self.run is None:
-            self.worker.submit(PrefetchRequest(self.frame))
+            self._prefetch()
 
     def image(self, frame: int | None = None) -> np.ndarray:
         """(H, W, 3) uint8 RGB of a frame (the current one by default)."""

@@ -19,19 +19,35 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
+from core.allocator import one_heap
 from core.masks import Rle
 from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, FrameSource, Prompt
 
 
 GIL_SWITCH_S = 0.001
+MODEL_NICE = 5  # the model thread's niceness above the window's (Linux)
+
+
+def lower_priority(steps: int) -> bool:
+    """Make the calling thread ``steps`` nicer than the process's main thread, where the system
+    allows (threads it starts from then on inherit it); True when so. Idempotent."""
+    if not sys.platform.startswith("linux"):
+        return False  # only Linux keeps a niceness per thread; elsewhere the window would pay too
+    try:
+        target = os.getpriority(os.PRIO_PROCESS, os.getpid()) + steps
+        if os.getpriority(os.PRIO_PROCESS, 0) < target:
+            os.setpriority(os.PRIO_PROCESS, 0, target)
+    except (AttributeError, OSError):  # Windows has no setpriority; a sandbox may refuse it
+        return False
+    return True
 
 
 @dataclass(frozen=True)
 class LoadedModel:
     """A model ready for the engine. label: what it runs on, for the status bar (``cpu · fp32``);
     context: makes the context every engine call runs in (autocast for bfloat16); warm_up: run
-    once on the worker after the model is announced ready, before the next request."""
+    once on the worker right after loading, before the model is announced ready."""
 
     model: Any
     label: str
@@ -134,9 +150,10 @@ def load_model(selection: ModelSelection) -> LoadedModel:
 
     runtime = accelerate.resolve_here(selection)
     if runtime.device == "cpu":
-        # Leave a core to the window: with every core busy in torch's spinning pool, the GUI
-        # thread waits for the CPU (and the GIL) far longer than a frame.
-        torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
+        # torch's threads on every core (leaving one to the window halved clicks and tracking
+        # on a 2-core machine), this thread and the compute threads it starts below the window's
+        # priority instead, so that the GUI thread gets a core the moment it has work.
+        lower_priority(MODEL_NICE)
     from core.video import warm_up
 
     model = checkpoint.load_model(str(selection.path), runtime.device)
@@ -198,7 +215,8 @@ class ModelWorker(QObject):
     """Lives on the worker thread; every slot runs there.
 
     Signals: modelReady(description: str); modelFailed(message: str); videoReady(path: str);
-    promptDone(request_id: int, FrameResult); frameDone(run_id: int, FrameResult);
+    promptDone(request_id: int, FrameResult); prefetched(frame: int) for every PrefetchRequest,
+    computed or skipped as stale; frameDone(run_id: int, FrameResult);
     progress(run_id: int, done: int, total: int); runFinished(run_id: int, cancelled: bool, frames: int);
     failed(message: str) for any other request that went wrong (one line).
     """
@@ -207,6 +225,7 @@ class ModelWorker(QObject):
     modelFailed = Signal(str)
     videoReady = Signal(str)
     promptDone = Signal(int, object)
+    prefetched = Signal(int)
     frameDone = Signal(int, object)
     progress = Signal(int, int, int)
     runFinished = Signal(int, bool, int)
@@ -244,10 +263,11 @@ class ModelWorker(QObject):
             self._model, self._engine = None, None
             self._model = self._loader(request.selection)
             self._rebuild_engine()
-            self.modelReady.emit(self._model.label)
             if self._model.warm_up is not None:
+                # Announced once warm, so that "ready" means a click gets its usual speed.
                 with self._model.context():  # the context every later call runs in
                     self._model.warm_up()
+            self.modelReady.emit(self._model.label)
         elif isinstance(request, OpenVideoRequest):
             self.release()
             self._frames = self._opener(request.path, request.cache_mb)
@@ -257,8 +277,11 @@ class ModelWorker(QObject):
         elif isinstance(request, CloseVideoRequest):
             self.release()
         elif isinstance(request, PrefetchRequest):
-            if self._engine is not None and request.frame == self.latest_prefetch:
-                self._engine.prefetch_features(request.frame)
+            try:
+                if self._engine is not None and request.frame == self.latest_prefetch:
+                    self._engine.prefetch_features(request.frame)
+            finally:  # every request answered, so the GUI can count what is still queued
+                self.prefetched.emit(request.frame)
         elif isinstance(request, PromptRequest):
             engine = self._need_engine()
             result = engine.add_prompt(request.prompt, clear_old=True)
@@ -362,6 +385,7 @@ class WorkerHandle(QObject):
         # The worker's Python code holds the GIL between torch calls; hand it back to the GUI
         # thread sooner than the default 5 ms so event handling never queues behind it.
         sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
+        one_heap()  # the worker thread's allocations from the main heap (core/allocator.py)
         self.flags = CancelFlags()
         self.thread = QThread()
         self.thread.setObjectName("masklet-model-worker")

@@ -179,3 +179,34 @@ def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tm
     finally:
         close_window(w)
     assert strip.loader._thread.is_alive() is False
+
+
+def test_thumbnails_wait_while_the_model_computes_for_the_annotator(qtbot, session) -> None:
+    import time
+
+    from ui.thumbnail_strip import ThumbnailLoader
+
+    decoded: list[int] = []
+
+    class Source:
+        def thumbnail(self, frame: int, height: int) -> np.ndarray:
+            decoded.append(frame)
+            return np.zeros((height, 2 * height, 3), np.uint8)
+
+    loader = ThumbnailLoader()
+    try:
+        loader.hold(True)
+        loader.request(1, Source(), [0, 1, 2], 20)
+        time.sleep(0.3)
+        assert decoded == [] and not loader.idle()
+        loader.hold(False)
+        qtbot.waitUntil(lambda: decoded == [0, 1, 2] and loader.idle(), timeout=5000)
+    finally:
+        loader.stop()
+
+    tl = Timeline(session)  # the window's strip follows the session's busy state
+    qtbot.addWidget(tl)
+    session.modelBusyChanged.emit(True)
+    assert tl.thumbnails.loader._held
+    session.modelBusyChanged.emit(False)
+    assert not tl.thumbnails.loader._held

@@ -157,6 +157,48 @@ def test_allocator_keeps_heap_and_mmap_blocks_apart() -> None:
     assert done.returncode == 0, done.stderr[-2000:]
 
 
+THREAD_HEAP_CHECK = r'''
+import ctypes, ctypes.util, resource, sys, threading
+from core.allocator import for_clicks, one_heap
+if sys.argv[1] == "one":
+    assert one_heap()
+assert for_clicks()
+libc = ctypes.CDLL(ctypes.util.find_library("c"))
+libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, (ctypes.c_size_t,), (ctypes.c_void_p,)
+size, faults = 150 * 2**20, []  # as large as the tiny encoder's largest activation
+
+def work():  # a thread that runs the encoder three times, as the model worker does
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_THREAD).ru_minflt
+        block = libc.malloc(size)
+        ctypes.memset(block, 1, size)
+        libc.free(block)
+        faults.append(resource.getrusage(resource.RUSAGE_THREAD).ru_minflt - before)
+
+thread = threading.Thread(target=work)
+thread.start()
+thread.join()
+print(*faults)
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_one_heap_lets_a_thread_reuse_the_pages_of_its_large_blocks() -> None:
+    def faults(mode: str) -> list[int]:
+        done = subprocess.run(
+            [sys.executable, "-c", THREAD_HEAP_CHECK, mode], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        return [int(n) for n in done.stdout.split()]
+
+    pages = 150 * 2**20 // 4096
+    # A thread's own heap cannot hold the block: it is mapped afresh and faults in every time.
+    assert all(n > pages // 2 for n in faults("own"))
+    # On the main heap the freed block keeps its pages for the next run.
+    first, *later = faults("one")
+    assert first > pages // 2 and all(n < pages // 20 for n in later)
+
+
 def test_torch_advises_huge_pages_for_large_blocks() -> None:
     import torch
 

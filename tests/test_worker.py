@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from annotator.worker import (
     Leg, LoadedModel, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
@@ -226,7 +226,7 @@ def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
     assert not h.thread.isRunning()
 
 
-def test_warm_up_runs_after_the_model_is_announced_and_before_the_next_request(qtbot) -> None:
+def test_the_model_is_announced_once_warmed_up_and_before_the_next_request(qtbot) -> None:
     events: list[str] = []
     opened = threading.Event()
 
@@ -239,11 +239,74 @@ def test_warm_up_runs_after_the_model_is_announced_and_before_the_next_request(q
         loader=lambda sel: LoadedModel("m", "cpu", warm_up=lambda: events.append("warm up")),
         factory=lambda m, f, c: FakeEngine(m, f, c), opener=opener,
     ))
-    h.relay.modelReady.connect(lambda label: events.append("ready"))
+    # direct: recorded on the worker thread, in the order the worker does things
+    h.worker.modelReady.connect(lambda label: events.append("ready"), Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(h.relay.videoReady, timeout=5000):
         h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
         h.submit(OpenVideoRequest("video.mp4"))
-    assert opened.is_set()
-    assert events.index("warm up") < events.index("open")
-    qtbot.waitUntil(lambda: "ready" in events, timeout=5000)
+    assert events == ["warm up", "ready", "open"]
     assert h.shutdown(5000)
+
+
+def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) -> None:
+    from annotator.session_controller import ModelState, SessionController
+
+    release = threading.Event()
+    engines: list[FakeEngine] = []
+
+    class SlowFeatures(FakeEngine):
+        def prefetch_features(self, frame: int) -> None:
+            super().prefetch_features(frame)
+            release.wait(10)  # the image encoder, until the test lets it finish
+
+    def factory(m, f, c):
+        engines.append(SlowFeatures(m, f, c))
+        return engines[-1]
+
+    h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=factory, opener=lambda p, mb: ArrayFrames())
+    s = SessionController(h, frame_opener=lambda p, mb: ArrayFrames(), fingerprinter=lambda p: "fp")
+    busy: list[bool] = []
+    s.modelBusyChanged.connect(busy.append)
+    try:
+        s.load_model(ModelSelection(Path("ckpt.pt")))
+        qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=5000)
+        s.open_video("v.mp4")  # shows frame 0: its features are computed at once
+        for frame in (3, 4, 5):  # scrubbing: the worker skips all but the latest, and answers each
+            s.set_frame(frame)
+        assert s.model_busy and busy == [True]
+        qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=5000)
+        release.set()
+        qtbot.waitUntil(lambda: not s.model_busy, timeout=5000)
+        assert busy == [True, False]
+        assert [c for c in engines[-1].calls if c[0] == "prefetch"] == [("prefetch", 0), ("prefetch", 5)]
+    finally:
+        release.set()
+        assert s.shutdown()
+
+
+def test_the_model_thread_runs_below_the_windows_priority() -> None:
+    import os
+    import sys
+
+    from annotator.worker import lower_priority
+
+    if not sys.platform.startswith("linux"):
+        assert not lower_priority(5)
+        return
+    main = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int] = {}
+
+    def model_thread() -> None:
+        if lower_priority(5) and lower_priority(5):  # once is enough: loading a model again adds nothing
+            seen["model"] = os.getpriority(os.PRIO_PROCESS, 0)
+            child = threading.Thread(target=lambda: seen.setdefault("started by it", os.getpriority(os.PRIO_PROCESS, 0)))
+            child.start()
+            child.join()
+
+    thread = threading.Thread(target=model_thread)
+    thread.start()
+    thread.join()
+    if not seen:
+        pytest.skip("this system refuses to change a thread's priority")
+    assert seen == {"model": main + 5, "started by it": main + 5}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == main  # the window's thread keeps its own

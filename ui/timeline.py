@@ -62,6 +62,7 @@ class Timeline(QWidget):
         self._anchor: int | None = None
         self.thumbnails = ThumbnailStrip(THUMB_H, self)
         self.thumbnails.changed.connect(self.update)
+        session.modelBusyChanged.connect(self.thumbnails.hold)  # a waiting annotator comes first
         self.setMinimumHeight(LANES_TOP + LANE_H + 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(False)
