@@ -10,8 +10,9 @@ Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder)
 - propagation, seconds per frame, 1 and 3 objects clicked on frame 0, forward over --frames
   frames (frame 0, the prompted frame, excluded).
 
-  .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N]
-  (--frames 0: clicks only, no propagation)
+  .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N] [--precision bf16]
+  (--frames 0: clicks only, no propagation; --precision bf16: ours in bfloat16, the official in fp32,
+  so the speed-ups then compare precisions too)
   (the official side needs SAM2_OFFICIAL / --official and runs in /work/ref/venv)
 """
 
@@ -133,6 +134,8 @@ def main() -> None:
     ap.add_argument("--official", default=os.environ.get("SAM2_OFFICIAL"))
     ap.add_argument("--official-python", default="/work/ref/venv/bin/python")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
+                    help="ours: bf16 runs as the app does when bfloat16 is chosen (CPU autocast)")
     args = ap.parse_args()
     import torch
 
@@ -141,10 +144,15 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    result: dict = {"frames": args.frames, "threads": torch.get_num_threads(), "model": "sam2.1 tiny, random weights"}
+    result: dict = {"frames": args.frames, "threads": torch.get_num_threads(), "model": "sam2.1 tiny, random weights",
+                    "precision": args.precision}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = save_random_checkpoint(Path(tmp) / "tiny.pt", config_for("2.1", "tiny"))
-        result["ours"] = summary(ours(ckpt, args.frames))
+        from core.models.accelerate import autocast
+        from core.models.runtime import ResolvedRuntime
+
+        with autocast(ResolvedRuntime("cpu", args.precision, False)):
+            result["ours"] = summary(ours(ckpt, args.frames))
         print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)
         if args.official:
             proc = subprocess.run(
