@@ -271,10 +271,11 @@ def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) ->
         s.load_model(ModelSelection(Path("ckpt.pt")))
         qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=5000)
         s.open_video("v.mp4")  # shows frame 0: its features are computed at once
-        for frame in (3, 4, 5):  # scrubbing: the worker skips all but the latest, and answers each
+        assert s.model_busy and busy == [True]
+        qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=5000)  # frame 0 computing
+        for frame in (3, 4, 5):  # scrubbing meanwhile: the worker skips all but the latest, and answers each
             s.set_frame(frame)
         assert s.model_busy and busy == [True]
-        qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=5000)
         release.set()
         qtbot.waitUntil(lambda: not s.model_busy, timeout=5000)
         assert busy == [True, False]
