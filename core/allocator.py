@@ -76,32 +76,30 @@ def for_tracking() -> bool:
 
     False where glibc's mallopt is not available.
     """
-    libc = _glibc()
-    if libc is None:
-        return False
-    global _activations
-    with _lock:
-        if _activations != ACTIVATION_THRESHOLD:
-            _activations = ACTIVATION_THRESHOLD
-            libc.mallopt(M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
-            if _depth == 0:
-                libc.mallopt(M_MMAP_THRESHOLD, _activations)
-            libc.malloc_trim(0)  # what clicks left in the heap
-    return True
+    return _set_up(ACTIVATION_THRESHOLD, DEFAULT_TRIM_THRESHOLD, trim_now=True)
 
 
 def for_clicks() -> bool:
     """Activations on the heap, which keeps their pages; False where that is not possible."""
+    return _set_up(CLICK_THRESHOLD, CLICK_TRIM_THRESHOLD, trim_now=False)
+
+
+def _set_up(activations: int, trim_threshold: int, trim_now: bool) -> bool:
+    """Blocks of ``activations`` bytes and more on mmap (outside ``long_lived()``), the heap's
+    free top kept up to ``trim_threshold``; ``trim_now``: give the heap's free pages back when
+    this changes the set-up. False where glibc's mallopt is not available."""
     libc = _glibc()
     if libc is None:
         return False
     global _activations
     with _lock:
-        if _activations != CLICK_THRESHOLD:
-            _activations = CLICK_THRESHOLD
-            libc.mallopt(M_TRIM_THRESHOLD, CLICK_TRIM_THRESHOLD)
+        if _activations != activations:
+            _activations = activations
+            libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
             if _depth == 0:
-                libc.mallopt(M_MMAP_THRESHOLD, CLICK_THRESHOLD)
+                libc.mallopt(M_MMAP_THRESHOLD, activations)
+            if trim_now:
+                libc.malloc_trim(0)  # what clicks left in the heap
     return True
 
 

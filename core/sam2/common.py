@@ -40,7 +40,6 @@ class MLP(nn.Module):
             x = torch.sigmoid(x)
         return x
 
-
     def _activate(self, x: torch.Tensor) -> torch.Tensor:
         # A linear layer's output is fresh: outside autograd the hidden activations (the
         # largest tensors of the image encoder) are activated in place, same kernel, same bits.

@@ -80,4 +80,3 @@ def _kept_copy(full: ImageFeatures, pos: torch.Tensor) -> ImageFeatures:
             maps.append(x.permute(1, 2, 0).reshape(x.shape[1], x.shape[2], h, w).clone())
     high = maps[:-1] if full.high_res_features is not None else None
     return ImageFeatures([m.flatten(2).permute(2, 0, 1) for m in maps], [pos], full.feat_sizes, high)
-
