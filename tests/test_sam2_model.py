@@ -151,3 +151,15 @@ def test_mlp_activates_in_place_with_the_same_bits(activation: type[torch.nn.Mod
     x.requires_grad_(True)
     mlp(x).sum().backward()  # with autograd: out of place, so the backward pass still works
     assert x.grad is not None
+
+
+@pytest.mark.parametrize("name", ["gelu", "relu"])
+def test_memory_attention_activation_in_place_keeps_the_bits(name: str) -> None:
+    from core.sam2.common import activation_fn
+
+    f = activation_fn(name)
+    x = torch.randn(4, 32)
+    want = f(x)
+    y = x.clone()
+    assert f(y, inplace=True) is y  # the hidden layer is not copied
+    assert torch.equal(y, want) and not torch.equal(x, want)
