@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core.sam2.linear import Linear, linear
+
 
 class MLP(nn.Module):
     """``num_layers`` linear layers with an activation between them (state-dict names ``layers.i``).
@@ -26,13 +28,18 @@ class MLP(nn.Module):
         self.num_layers = num_layers
         dims_in = [input_dim] + [hidden_dim] * (num_layers - 1)
         dims_out = [hidden_dim] * (num_layers - 1) + [output_dim]
-        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(dims_in, dims_out))
+        self.layers = nn.ModuleList(Linear(i, o) for i, o in zip(dims_in, dims_out))
         self.sigmoid_output = sigmoid_output
         self.act = activation()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         last = self.num_layers - 1
+        # the exact GELU can run in the product's epilogue (core.sam2.linear)
+        fuse = type(self.act) is nn.GELU and self.act.approximate == "none"
         for i, layer in enumerate(self.layers):
+            if i < last and fuse:
+                x = linear(x, layer.weight, layer.bias, gelu=True)
+                continue
             x = layer(x)
             if i < last:
                 x = self._activate(x)

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import MLP, LayerNorm2d
 from core.sam2.config import MaskDecoderConfig, MaskDecoderExtraArgs
+from core.sam2.linear import Linear
 from core.sam2.transformer import TwoWayTransformer
 
 
@@ -60,7 +61,7 @@ class MaskDecoder(nn.Module):
             d, cfg.iou_head_hidden_dim, self.num_mask_tokens, cfg.iou_head_depth, sigmoid_output=iou_prediction_use_sigmoid
         )
         if pred_obj_scores:
-            self.pred_obj_score_head = MLP(d, d, 1, 3) if pred_obj_scores_mlp else nn.Linear(d, 1)
+            self.pred_obj_score_head = MLP(d, d, 1, 3) if pred_obj_scores_mlp else Linear(d, 1)
         self.dynamic_multimask_via_stability = extra.dynamic_multimask_via_stability
         self.dynamic_multimask_stability_delta = extra.dynamic_multimask_stability_delta
         self.dynamic_multimask_stability_thresh = extra.dynamic_multimask_stability_thresh

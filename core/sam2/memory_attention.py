@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import activation_fn
 from core.sam2.config import MemoryAttentionConfig
+from core.sam2.linear import Linear
 from core.sam2.transformer import RoPEAttention
 
 
@@ -26,8 +27,8 @@ class MemoryAttentionLayer(nn.Module):
         self.cross_attn_image = RoPEAttention(
             d, cfg.num_heads, kv_in_dim=cfg.kv_in_dim, rope_theta=cfg.rope_theta, rope_k_repeat=True
         )
-        self.linear1 = nn.Linear(d, cfg.dim_feedforward)
-        self.linear2 = nn.Linear(cfg.dim_feedforward, d)
+        self.linear1 = Linear(d, cfg.dim_feedforward)
+        self.linear2 = Linear(cfg.dim_feedforward, d)
         self.norm1 = nn.LayerNorm(d)
         self.norm2 = nn.LayerNorm(d)
         self.norm3 = nn.LayerNorm(d)

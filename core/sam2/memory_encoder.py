@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import LayerNorm2d
 from core.sam2.config import MemoryEncoderConfig
+from core.sam2.linear import Linear
 from core.sam2.position_encoding import PositionEmbeddingSine
 
 
@@ -51,9 +52,9 @@ class CXBlock(nn.Module):
         super().__init__()
         self.dwconv = nn.Conv2d(dim, dim, kernel_size=kernel_size, padding=padding, groups=dim if use_dwconv else 1)
         self.norm = LayerNorm2d(dim, eps=1e-6)
-        self.pwconv1 = nn.Linear(dim, 4 * dim)
+        self.pwconv1 = Linear(dim, 4 * dim)
         self.act = nn.GELU()
-        self.pwconv2 = nn.Linear(4 * dim, dim)
+        self.pwconv2 = Linear(4 * dim, dim)
         self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(dim)) if layer_scale_init_value > 0 else None
 
     def forward(self, x: Tensor) -> Tensor:

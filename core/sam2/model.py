@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import MLP
 from core.sam2.config import Sam2Config
+from core.sam2.linear import Linear
 from core.sam2.mask_decoder import MaskDecoder
 from core.sam2.memory_attention import MemoryAttention
 from core.sam2.memory_encoder import MemoryEncoder, MemoryEncoding
@@ -130,10 +131,10 @@ class Sam2Model(nn.Module):
         self.obj_ptr_proj: nn.Module = nn.Identity()
         if cfg.use_obj_ptrs_in_encoder:
             d = self.hidden_dim
-            self.obj_ptr_proj = MLP(d, d, d, 3) if cfg.use_mlp_for_obj_ptr_proj else nn.Linear(d, d)
+            self.obj_ptr_proj = MLP(d, d, d, 3) if cfg.use_mlp_for_obj_ptr_proj else Linear(d, d)
         self.obj_ptr_tpos_proj: nn.Module = nn.Identity()
         if cfg.proj_tpos_enc_in_obj_ptrs:
-            self.obj_ptr_tpos_proj = nn.Linear(self.hidden_dim, self.mem_dim)
+            self.obj_ptr_tpos_proj = Linear(self.hidden_dim, self.mem_dim)
         self.eval()
 
     @property

@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from core.sam2.common import MLP
 from core.sam2.cpu_attention import attention_with_low_rank_values, chunked_attention, use_chunked
+from core.sam2.linear import Linear
 from core.sam2.position_encoding import axial_rope_angles, rotate_pairs_
 
 
@@ -30,10 +31,10 @@ class Attention(nn.Module):
         self.num_heads = num_heads
         if self.internal_dim % num_heads:
             raise ValueError("num_heads must divide the internal dimension")
-        self.q_proj = nn.Linear(embedding_dim, self.internal_dim)
-        self.k_proj = nn.Linear(self.kv_in_dim, self.internal_dim)
-        self.v_proj = nn.Linear(self.kv_in_dim, self.internal_dim)
-        self.out_proj = nn.Linear(self.internal_dim, embedding_dim)
+        self.q_proj = Linear(embedding_dim, self.internal_dim)
+        self.k_proj = Linear(self.kv_in_dim, self.internal_dim)
+        self.v_proj = Linear(self.kv_in_dim, self.internal_dim)
+        self.out_proj = Linear(self.internal_dim, embedding_dim)
 
     def _heads(self, x: Tensor) -> Tensor:
         b, n, c = x.shape
