@@ -137,9 +137,9 @@ class SessionController(QObject):
     def _on_model_failed(self, message: str) -> None:
         self._set_model_state(ModelState.FAILED, f"model failed to load: {message}")
 
-    def _prefetch(self) -> None:
+    def _prefetch(self, frame: int | None = None) -> None:
         self._prefetches += 1
-        self.worker.submit(PrefetchRequest(self.frame))
+        self.worker.submit(PrefetchRequest(self.frame if frame is None else frame))
         self._update_busy()
 
     def _on_prefetched(self, frame: int) -> None:
@@ -168,11 +168,40 @@ class SessionController(QObject):
         return self.model.document.video
 
     def open_video(self, path: str) -> None:
-        """Start a new document on a video file or a folder of frames (raises with a clear message)."""
-        frames = self._open(path, self.cache_mb)
-        info = frames.info
-        ref = VideoRef(os.path.abspath(path), info.width, info.height, info.frame_count, info.fps, self._fingerprint(path))
-        self._set_video(frames, AnnotationDocument(ref), None)
+        """Start a new document on a video file or a folder of frames (raises with a clear message).
+
+        The worker opens the video and encodes frame 0 while this thread opens its own copy:
+        the first click on a new video waits for that encoding. Should this thread's open
+        fail, the worker goes back to the video still on screen (its engine state comes from
+        the document, so only cached features are lost).
+        """
+        path = os.path.abspath(path)
+        early = self.run is None
+        if early:
+            self._open_in_worker(path)
+            if self.model_state is ModelState.READY:
+                self._prefetch(0)
+        try:
+            frames = self._open(path, self.cache_mb)
+            info = frames.info
+            ref = VideoRef(path, info.width, info.height, info.frame_count, info.fps, self._fingerprint(path))
+        except BaseException:
+            if early:
+                self._restore_worker_video()
+            raise
+        self._set_video(frames, AnnotationDocument(ref), None, worker_opened=early)
+
+    def _open_in_worker(self, path: str) -> None:
+        self.worker.submit(CloseVideoRequest())
+        self.worker.submit(OpenVideoRequest(path, self.cache_mb, self.feature_cache_frames))
+
+    def _restore_worker_video(self) -> None:
+        if self.video is None:
+            self.worker.submit(CloseVideoRequest())
+            return
+        self._open_in_worker(self.video.path)
+        if self.model_state is ModelState.READY:
+            self._prefetch()
 
     def open_project(self, path: str, video_path: str | None = None, recover: bool = False) -> None:
         """Open a saved project (or, with ``recover``, its newer autosave).
@@ -195,7 +224,8 @@ class SessionController(QObject):
         if recover or video_path is not None:
             self.undo_stack.resetClean()  # the recovered or relinked state is not on disk yet
 
-    def _set_video(self, frames: FrameSource, doc: AnnotationDocument, project: str | None) -> None:
+    def _set_video(self, frames: FrameSource, doc: AnnotationDocument, project: str | None,
+                   worker_opened: bool = False) -> None:
         self.cancel_run()
         _close(self.frames)
         self.frames = frames
@@ -206,8 +236,8 @@ class SessionController(QObject):
         self.select_object(min(doc.objects, default=None))
         self.project_path = project
         self.projectPathChanged.emit(project or "")
-        self.worker.submit(CloseVideoRequest())
-        self.worker.submit(OpenVideoRequest(doc.video.path, self.cache_mb, self.feature_cache_frames))
+        if not worker_opened:
+            self._open_in_worker(doc.video.path)
         self.frame = 0
         self.videoChanged.emit()
         self.set_frame(0)
