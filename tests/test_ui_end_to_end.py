@@ -54,6 +54,7 @@ def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow
     key(qtbot, w, Qt.Key.Key_N)
     key(qtbot, w, Qt.Key.Key_N)
     assert [r.obj_id for r in s.model.objects()] == [1, 2] and s.current_obj == 2
+    assert w.canvas.overlay_image().isNull()  # no masks yet: no frame-sized overlay is painted
     key(qtbot, w, Qt.Key.Key_PageUp)
     assert s.current_obj == 1
     key(qtbot, w, Qt.Key.Key_C)

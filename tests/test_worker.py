@@ -311,3 +311,16 @@ def test_the_model_thread_runs_below_the_windows_priority() -> None:
         pytest.skip("this system refuses to change a thread's priority")
     assert seen == {"model": main + 5, "started by it": main + 5}
     assert os.getpriority(os.PRIO_PROCESS, 0) == main  # the window's thread keeps its own
+
+
+def test_the_worker_thread_imports_the_decoders_as_it_starts(qtbot, monkeypatch) -> None:
+    import annotator.worker as worker_module
+
+    seen: list[threading.Thread] = []
+    monkeypatch.setattr(worker_module, "preload_frame_decoding", lambda: seen.append(threading.current_thread()))
+    h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
+    try:
+        qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+        assert seen[0] is not threading.main_thread()  # off the window's thread, before any request
+    finally:
+        assert h.shutdown()

@@ -173,6 +173,9 @@ class OverlayPresenter(QObject):
                 mask = model.mask_array(record.obj_id, frame)
             if mask is not None:
                 layers.append((mask, record.color))
+        if not layers:  # nothing to paint: no frame-sized image to compose and upload
+            self.canvas.set_overlay(None)
+            return
         self.canvas.set_overlay(compose_overlay(layers, video.height, video.width, self.style.opacity, self.style.outline))
 
     def refresh_markers(self) -> None:
