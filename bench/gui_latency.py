@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -29,19 +30,32 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
-def _wait(app, predicate, timeout: float = 300.0) -> None:
-    """Run the event loop (asleep between events, as in the app) until ``predicate()`` holds."""
+def _wait(app, predicate, timeout: float = 300.0, signals: tuple = ()) -> None:
+    """Run the event loop (asleep between events, as in the app) until ``predicate()`` holds.
+
+    It is checked whenever one of ``signals`` fires and every 10 ms: a 1 ms poll took 3 % of a
+    core, which the model's threads need while a first click is measured.
+    """
     from PySide6.QtCore import QEventLoop, QTimer
 
     if predicate():
         return
     end = time.perf_counter() + timeout
     loop, poll = QEventLoop(), QTimer()
-    poll.setInterval(1)
-    poll.timeout.connect(lambda: loop.quit() if predicate() or time.perf_counter() > end else None)
+
+    def check(*_args) -> None:
+        if predicate() or time.perf_counter() > end:
+            loop.quit()
+
+    poll.setInterval(10)
+    poll.timeout.connect(check)
+    for signal in signals:
+        signal.connect(check)
     poll.start()
     loop.exec()
     poll.stop()
+    for signal in signals:
+        signal.disconnect(check)
     if not predicate():
         raise TimeoutError("the window did not answer in time")
 
@@ -52,7 +66,12 @@ def main() -> int:
     parser.add_argument("--video", type=Path, default=ROOT.parent / "shared" / "data" / "videos" / "bedroom.mp4")
     parser.add_argument("--frames", type=int, default=30, help="frames to propagate while timing the event loop")
     parser.add_argument("--first-click", type=Path, nargs="*", help="videos to open and click at once (default: --video)")
+    parser.add_argument("--rounds", type=int, default=1, help="times each --first-click video is opened and clicked")
+    parser.add_argument("--first-click-only", action="store_true", help="skip the other measurements")
     args = parser.parse_args()
+    from bench.host import host_gflops
+
+    host_before = host_gflops()
 
     from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
@@ -91,7 +110,7 @@ def main() -> int:
         frame = s.frame
         started = time.perf_counter()
         QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, pos=w.canvas.view_pos(x, y).toPoint())
-        _wait(app, lambda: s.model.mask(obj_id, frame) is not None)
+        _wait(app, lambda: s.model.mask(obj_id, frame) is not None, signals=(s.model.masksChanged,))
         app.processEvents()  # the overlay redraw
         return 1000 * (time.perf_counter() - started)
 
@@ -100,19 +119,36 @@ def main() -> int:
         _wait(app, lambda: time.perf_counter() > end)
 
     # First click: open a video and click on the middle of frame 0 as soon as it is shown.
-    first: dict[str, dict[str, float]] = {}
-    for path in args.first_click or [args.video]:
-        s.undo_stack.setClean()  # no "save changes?" question between videos
-        opened = time.perf_counter()
-        if not w.open_path(str(path)):
-            print(json.dumps({"error": f"cannot open {path}"}))
-            return 1
-        _wait(app, lambda: w.presenter.shown_frame == 0)
-        shown = time.perf_counter()
-        ms = click(s.video.width / 2, s.video.height / 2)
-        first[path.name] = {"open_to_shown_ms": round(1000 * (shown - opened), 1), "click_to_mask_ms": round(ms, 1),
-                            "open_to_mask_ms": round(1000 * (shown - opened) + ms, 1)}
-        idle(2.0)
+    first: dict[str, dict[str, float | list[float]]] = {}
+    for _ in range(args.rounds):
+        for path in args.first_click or [args.video]:
+            s.undo_stack.setClean()  # no "save changes?" question between videos
+            opened = time.perf_counter()
+            if not w.open_path(str(path)):
+                print(json.dumps({"error": f"cannot open {path}"}))
+                return 1
+            _wait(app, lambda: w.presenter.shown_frame == 0, signals=(w.presenter.loader.loaded,))
+            shown = time.perf_counter()
+            ms = click(s.video.width / 2, s.video.height / 2)
+            run = {"open_to_shown_ms": round(1000 * (shown - opened), 1), "click_to_mask_ms": round(ms, 1),
+                   "open_to_mask_ms": round(1000 * (shown - opened) + ms, 1)}
+            if args.rounds == 1:
+                first[path.name] = run
+            else:
+                entry = first.setdefault(path.name, {"open_to_mask_runs_ms": []})
+                entry["open_to_mask_runs_ms"].append(run["open_to_mask_ms"])
+                entry["open_to_mask_median_ms"] = round(statistics.median(entry["open_to_mask_runs_ms"]), 1)
+            idle(2.0)
+    every = sorted(v for e in first.values() for v in (e.get("open_to_mask_runs_ms") or [e["open_to_mask_ms"]]))
+    first_summary = {"runs": len(every), "median_ms": round(statistics.median(every), 1), "max_ms": every[-1],
+                     "under_2_s": sum(v < 2000 for v in every)}
+    if args.first_click_only:
+        print(json.dumps({"model": s.model_message, "model_load_and_warm_up_s": round(load_s, 2),
+                          "first_click": first, "first_click_open_to_mask": first_summary,
+                          "host_gemm_gflops_before": host_before, "host_gemm_gflops_after": host_gflops()}, indent=2))
+        s.undo_stack.setClean()
+        w.close()
+        return 0
     s.undo_stack.setClean()
     if not w.open_path(str(args.video)):
         print(json.dumps({"error": f"cannot open {args.video}"}))
@@ -128,7 +164,7 @@ def main() -> int:
     def show(frame: int) -> float:
         started = time.perf_counter()
         s.set_frame(frame)
-        _wait(app, lambda: w.presenter.shown_frame == frame)
+        _wait(app, lambda: w.presenter.shown_frame == frame, signals=(w.presenter.loader.loaded,))
         return 1000 * (time.perf_counter() - started)
 
     steps = sorted(show(f) for f in range(100, 130))
@@ -152,6 +188,8 @@ def main() -> int:
         "model": s.model_message,
         "model_load_and_warm_up_s": round(load_s, 2),
         "first_click": first,
+        "first_click_open_to_mask": first_summary,
+        "host_gemm_gflops_before": host_before,
         "click_to_mask_ms": {"cached_features": round(cached, 1), "fresh_frame": round(fresh, 1)},
         "frame_step_ms": {"median": round(steps[len(steps) // 2], 1), "max": round(steps[-1], 1)},
         "frame_seek_ms": {"median": round(seeks[len(seeks) // 2], 1), "max": round(seeks[-1], 1)},
@@ -159,6 +197,7 @@ def main() -> int:
         "stall_ms": {"max": round(gaps[-1], 1), "p99": round(gaps[int(0.99 * (len(gaps) - 1))], 1),
                      "timer_ticks": len(ticks)},
     }
+    result["host_gemm_gflops_after"] = host_gflops()
     s.undo_stack.setClean()
     w.close()
     print(json.dumps(result, indent=2))

@@ -79,23 +79,6 @@ def click(frame: int, obj_id: int, xy: tuple[float, float]):
     return Prompt(frame, obj_id, np.array([xy], np.float32), np.array([1], np.int32))
 
 
-def host_gflops() -> float:
-    """float32 GFLOPS of one (4096 x 384) @ (384 x 1536) product on torch's threads, best of 10.
-
-    Recorded before and after the runs: this machine is shared, and a low figure means other
-    load took part of the cores (about 190 when quiet on our 2-core development machine).
-    """
-    import torch
-
-    a, b = torch.randn(4096, 384), torch.randn(384, 1536)
-    best = float("inf")
-    for _ in range(12):
-        t = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t)
-    return round(2 * 4096 * 384 * 1536 / best / 1e9, 1)
-
-
 def ours(ckpt: Path, frames: int, first_clicks: int = 1) -> dict:
     from core.frames import open_frames
     from core.sam2.checkpoint import load_model
@@ -166,6 +149,7 @@ def main() -> None:
     import torch
 
     from core.sam2.config import config_for
+    from bench.host import host_gflops
     from tests.sam2_helpers import save_random_checkpoint
 
     if args.threads:
