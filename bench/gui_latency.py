@@ -9,7 +9,7 @@
 - stall_ms: the longest and 99th-percentile gaps of a 10 ms GUI timer while the engine propagates.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--checkpoint CKPT] [--video PATH] [--frames N]
-       [--first-click VIDEO ...]
+       [--first-click VIDEO ...] [--long-video MINUTES]
 Without --checkpoint a small random SAM 2 (the test configuration) is used: the numbers then show
 the window's own overhead more than the model's speed.
 """
@@ -68,6 +68,8 @@ def main() -> int:
     parser.add_argument("--first-click", type=Path, nargs="*", help="videos to open and click at once (default: --video)")
     parser.add_argument("--rounds", type=int, default=1, help="times each --first-click video is opened and clicked")
     parser.add_argument("--first-click-only", action="store_true", help="skip the other measurements")
+    parser.add_argument("--long-video", type=float, default=0.0, metavar="MINUTES",
+                        help="also open and click a video this long (720p H.264, made by bench/long_video.py)")
     args = parser.parse_args()
     from bench.host import host_gflops
 
@@ -120,8 +122,14 @@ def main() -> int:
 
     # First click: open a video and click on the middle of frame 0 as soon as it is shown.
     first: dict[str, dict[str, float | list[float]]] = {}
+    videos = list(args.first_click or [args.video])
+    if args.long_video > 0:
+        from bench.long_video import make_long_video
+
+        videos.append(tmp / f"long_{args.long_video:g}min.mp4")
+        make_long_video(videos[-1], args.long_video)
     for _ in range(args.rounds):
-        for path in args.first_click or [args.video]:
+        for path in videos:
             s.undo_stack.setClean()  # no "save changes?" question between videos
             opened = time.perf_counter()
             if not w.open_path(str(path)):

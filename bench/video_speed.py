@@ -2,7 +2,8 @@
 
 Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder), same clicks:
 - time to first click: open the video, start a session, click on frame 0, get the mask
-  (ours on bedroom.mp4 too; the official predictor first decodes every frame of the folder).
+  (ours on bedroom.mp4 too, and with --long-video M on an M-minute 720p H.264 video made by
+  bench/long_video.py; the official predictor first decodes every frame of the folder).
   Ours as the app runs it: the model loaded and warmed up (``core.video.warm_up``: the process's
   first two encoder runs, which are slower, reported as warm_up_s), then a video opened and clicked;
   the official's first click includes its first encoder run;
@@ -11,7 +12,7 @@ Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder)
   frames (frame 0, the prompted frame, excluded).
 
   .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N] [--precision bf16]
-      [--first-clicks N]
+      [--first-clicks N] [--long-video MINUTES]
   (--frames 0: clicks only, no propagation; --precision bf16: ours in bfloat16, the official in fp32,
   so the speed-ups then compare precisions too)
   (the official side needs SAM2_OFFICIAL / --official and runs in /work/ref/venv)
@@ -79,7 +80,7 @@ def click(frame: int, obj_id: int, xy: tuple[float, float]):
     return Prompt(frame, obj_id, np.array([xy], np.float32), np.array([1], np.int32))
 
 
-def ours(ckpt: Path, frames: int, first_clicks: int = 1) -> dict:
+def ours(ckpt: Path, frames: int, first_clicks: int = 1, long_video: Path | None = None) -> dict:
     from core.frames import open_frames
     from core.sam2.checkpoint import load_model
     from core.types import Direction
@@ -92,13 +93,20 @@ def ours(ckpt: Path, frames: int, first_clicks: int = 1) -> dict:
     t = time.perf_counter()
     warm_up(model, runs=2)  # as annotator.worker.load_model does
     out["warm_up_s"] = time.perf_counter() - t
-    runs: dict[str, list[float]] = {"first_click_mp4_s": [], "first_click_s": []}
+    videos = [("first_click_mp4_s", VIDEO), ("first_click_s", FOLDER)]
+    if long_video is not None:
+        videos.insert(1, ("first_click_long_s", long_video))
+    runs: dict[str, list[float]] = {name: [] for name, _ in videos}
     for _ in range(first_clicks):  # each a fresh open and session: nothing of the last one is reused
-        for name, path in (("first_click_mp4_s", VIDEO), ("first_click_s", FOLDER)):
+        for name, path in videos:
             t = time.perf_counter()
-            session = VideoSession(model, open_frames(path))
+            frames_src = open_frames(path)
+            session = VideoSession(model, frames_src)
             session.add_prompt(click(0, 1, CLICKS[0]))
             runs[name].append(time.perf_counter() - t)
+            if name == "first_click_long_s":
+                out["long_video_frames"] = len(frames_src)
+                frames_src.close()  # its index scan would go on into the next measurement
     for name, values in runs.items():
         out[name] = statistics.median(values)
         if first_clicks > 1:
@@ -143,6 +151,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--first-clicks", type=int, default=1,
                     help="ours: first clicks per video, each on a freshly opened video (median reported)")
+    ap.add_argument("--long-video", type=float, default=0.0, metavar="MINUTES",
+                    help="ours: also the first click on a video this long (720p H.264, made for the run)")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="ours: bf16 runs as the app does when bfloat16 is chosen (CPU autocast)")
     args = ap.parse_args()
@@ -158,11 +168,17 @@ def main() -> None:
                     "precision": args.precision, "host_gemm_gflops_before": host_gflops()}
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = save_random_checkpoint(Path(tmp) / "tiny.pt", config_for("2.1", "tiny"))
+        long_video = None
+        if args.long_video > 0:
+            from bench.long_video import make_long_video
+
+            long_video = Path(tmp) / "long.mp4"
+            make_long_video(long_video, args.long_video)
         from core.models.accelerate import autocast
         from core.models.runtime import ResolvedRuntime
 
         with autocast(ResolvedRuntime("cpu", args.precision, False)):
-            result["ours"] = summary(ours(ckpt, args.frames, args.first_clicks))
+            result["ours"] = summary(ours(ckpt, args.frames, args.first_clicks, long_video))
         print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)
         if args.official:
             proc = subprocess.run(

@@ -163,3 +163,19 @@ def test_memory_attention_activation_in_place_keeps_the_bits(name: str) -> None:
     y = x.clone()
     assert f(y, inplace=True) is y  # the hidden layer is not copied
     assert torch.equal(y, want) and not torch.equal(x, want)
+
+
+@pytest.mark.parametrize("hw", [(8, 12), (7, 9)])  # the odd map takes max_pool2d's own path
+def test_hiera_query_pooling_equals_max_pool2d_on_strided_queries(hw: tuple[int, int]) -> None:
+    from core.sam2.hiera import _pool
+
+    torch.manual_seed(0)
+    h, w = hw
+    pool = torch.nn.MaxPool2d(2, 2)
+    qkv = torch.randn(3, h * w, 3, 2, 5)  # windows, tokens, q/k/v, heads, head dim: q is a strided slice
+    qkv[0, 0, 0, 0, 0] = float("nan")
+    q = qkv.unbind(2)[0].reshape(3, h, w, 10)
+    want = pool(q.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+    got = _pool(q, pool)
+    assert got.shape == want.shape == (3, h // 2, w // 2, 10)
+    assert torch.equal(got.nan_to_num(), want.nan_to_num()) and got.isnan().equal(want.isnan())

@@ -10,6 +10,7 @@ from core.frames.base import CachedFrames
 from core.frames.cache import FrameCache
 from core.frames.errors import FrameSourceError
 from core.frames.folder import IMAGE_EXTENSIONS, FolderFrames, natural_key
+from core.frames.index import quiet_scans
 from core.frames.opening import fingerprint, open_frames
 from core.frames.readahead import ReadAhead
 from core.frames.video import VIDEO_EXTENSIONS, VideoFrames
@@ -26,4 +27,5 @@ __all__ = [
     "fingerprint",
     "natural_key",
     "open_frames",
+    "quiet_scans",
 ]

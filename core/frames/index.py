@@ -9,12 +9,28 @@ container's own sample table already gives the frame count, so the scan runs on 
 thread and a question about frame i waits only until the scan has passed it: packets come in
 decode order with rising decode timestamps (dts) and pts >= dts, so once a packet with dts D
 has been read every pts below D is final. Other containers are scanned before opening returns.
+
+While no reader waits on it, the background scan takes at most ``IDLE_SHARE`` of one core: an
+hour of video is ~100,000 packets and the scan is Python, so at full speed it would take a
+quarter of a second from the image encoder working on the annotator's first click. As soon as
+a reader asks about a frame the scan has not reached, it runs flat out again. Inside
+``quiet_scans()`` (the video engine wraps its image-encoder runs in it) an unwatched scan
+stands still: on two cores even a tenth of one, taking Python's lock in bursts, delayed the
+first click on an hour-long video by 0.1-0.2 s.
+
+The window and the model worker each open the video on screen at the same moment: opening the
+same unchanged file again while its index is in use shares that index (one scan, one pass over
+the sample table; ``release()`` when done).
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import av
@@ -23,6 +39,28 @@ import numpy as np
 from core.frames.errors import FrameSourceError
 
 _BATCH = 256  # packets the scanner reads between publishing to waiting readers
+IDLE_SHARE = 0.1  # of one core, for the background scan while no reader waits on it
+_QUIET_POLL_S = 0.05  # how often a scan standing still inside quiet_scans() looks again
+_quiet = 0  # quiet_scans() blocks open, over all threads
+_quiet_lock = threading.Lock()
+
+_FileKey = tuple[str, int, int]  # real path, size in bytes, modification time in ns
+_shared: dict[_FileKey, "PtsIndex"] = {}  # indexes in use, by the file they index
+_gates: dict[_FileKey, threading.Lock] = {}  # one opening at a time per file, so the next can share
+_shared_lock = threading.Lock()
+
+
+@contextmanager
+def quiet_scans() -> Iterator[None]:
+    """Within this block, background scans that no reader waits on stand still (any thread)."""
+    global _quiet
+    with _quiet_lock:
+        _quiet += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet -= 1
 
 
 class PtsIndex:
@@ -42,6 +80,9 @@ class PtsIndex:
         self._done = False
         self._error: str | None = None
         self._stop = False
+        self._waiting = 0  # readers blocked on the scan
+        self._users = 1  # open_index() callers that have not released it yet
+        self._key: _FileKey | None = None  # set while other openers may share it
         self._cond = threading.Condition()
 
     # -- queries -------------------------------------------------------------------
@@ -55,7 +96,7 @@ class PtsIndex:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the scan has finished; False on timeout. Raises if it found damage."""
         with self._cond:
-            finished = self._cond.wait_for(lambda: self._done, timeout)
+            finished = self._wait_for(lambda: self._done, timeout)
             if finished and self._error:
                 raise FrameSourceError(self._error)
             return finished
@@ -63,7 +104,7 @@ class PtsIndex:
     def pts_of(self, frame: int) -> int:
         """The pts of frame number ``frame`` (0-based, presentation order)."""
         with self._cond:
-            self._cond.wait_for(lambda: self._done or bisect.bisect_left(self._pts, self._frontier) > frame)
+            self._wait_for(lambda: self._done or bisect.bisect_left(self._pts, self._frontier) > frame)
             if frame >= len(self._pts):
                 raise FrameSourceError(self._error or f"{self.path}: frame {frame} is beyond the end of the video")
             return self._pts[frame]
@@ -71,7 +112,7 @@ class PtsIndex:
     def frame_of_pts(self, pts: int) -> int | None:
         """The frame number with exactly this pts, or None."""
         with self._cond:
-            self._cond.wait_for(lambda: self._done or pts < self._frontier)
+            self._wait_for(lambda: self._done or pts < self._frontier)
             i = bisect.bisect_left(self._pts, pts)
             return i if i < len(self._pts) and self._pts[i] == pts else None
 
@@ -99,17 +140,54 @@ class PtsIndex:
         self.wait()
         return np.array(sorted({bisect.bisect_left(self._pts, k) for k in self._keys} | {0}), dtype=np.int64)
 
+    def release(self) -> None:
+        """One user is done with the index; the last one stops its scan (``close``)."""
+        with _shared_lock:
+            self._users -= 1
+            last = self._users <= 0
+            if last and self._key is not None and _shared.get(self._key) is self:
+                del _shared[self._key]
+                _gates.pop(self._key, None)
+        if last:
+            self.close()
+
     def close(self) -> None:
-        """Ask a running scan to stop."""
-        self._stop = True
+        """Ask a running scan to stop (for every user; see ``release``)."""
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+
+    def _wait_for(self, predicate, timeout: float | None = None) -> bool:  # noqa: ANN001
+        """``Condition.wait_for`` (lock held) that also wakes a throttled scan to full speed."""
+        if predicate():
+            return True
+        self._waiting += 1
+        self._cond.notify_all()
+        try:
+            return self._cond.wait_for(predicate, timeout)
+        finally:
+            self._waiting -= 1
+
+    def _idle_pause(self, busy_s: float) -> None:
+        """After ``busy_s`` CPU seconds of scanning, rest while unwatched: to IDLE_SHARE of a
+        core, and for as long as a quiet_scans() block is open anywhere."""
+        with self._cond:
+            watched = lambda: self._waiting or self._stop  # noqa: E731
+            if not watched():
+                self._cond.wait_for(watched, busy_s * (1.0 / IDLE_SHARE - 1.0))
+            while _quiet and not watched():
+                self._cond.wait_for(watched, _QUIET_POLL_S)
 
     # -- the scan ------------------------------------------------------------------
-    def scan(self, container: av.container.InputContainer, expected: int, expected_s: float = 0.0) -> None:
+    def scan(
+        self, container: av.container.InputContainer, expected: int, expected_s: float = 0.0, background: bool = False
+    ) -> None:
         """Read every packet of the container's first video stream; closes the container.
 
         expected: frames the container announces (0 when unknown); fewer readable packets
         than that means a truncated or damaged file. expected_s: the video's announced
         duration in seconds (0 when unknown), checked when the frame count is not announced.
+        background: the scan's own thread; it rests while no reader waits (IDLE_SHARE).
         """
         stream = container.streams.video[0]
         pts_batch: list[int] = []
@@ -117,6 +195,7 @@ class PtsIndex:
         frontier = self._frontier
         seen = 0
         error: str | None = None
+        started = time.thread_time()  # CPU seconds of this thread: its share of a core
         try:
             for packet in container.demux(stream):
                 if self._stop:
@@ -143,6 +222,9 @@ class PtsIndex:
                     pts_batch, key_batch = [], []
                     if error:
                         break
+                    if background:
+                        self._idle_pause(time.thread_time() - started)
+                        started = time.thread_time()  # CPU seconds of this thread: its share of a core
         except av.FFmpegError as exc:
             error = f"{self.path}: truncated or damaged after {seen} frames ({reason(exc)})"
         finally:
@@ -181,11 +263,36 @@ class PtsIndex:
 
 
 def open_index(path: Path) -> PtsIndex:
-    """Start indexing ``path``: in the background for MP4/MOV, otherwise completely, now.
+    """The index of ``path``: built in the background for MP4/MOV, otherwise completely, now;
+    shared with a user of the same unchanged file that has not released it. ``release()`` it.
 
     Raises FrameSourceError for an unreadable file, one without video, or (MP4/MOV) one
     shorter than its own sample table says.
     """
+    try:
+        st = os.stat(path)
+        key: _FileKey | None = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None
+    if key is None:
+        return _build_index(path)
+    with _shared_lock:
+        gate = _gates.setdefault(key, threading.Lock())
+    with gate:  # a second opener of the same file waits for the first, then shares its index
+        with _shared_lock:
+            index = _shared.get(key)
+            if index is not None and not index._stop:
+                index._users += 1
+                return index
+        index = _build_index(path)
+        with _shared_lock:
+            index._key = key
+            _shared[key] = index
+            _gates.setdefault(key, gate)
+        return index
+
+
+def _build_index(path: Path) -> PtsIndex:
     try:
         container = av.open(str(path))
     except (av.FFmpegError, OSError) as exc:
@@ -211,7 +318,9 @@ def open_index(path: Path) -> PtsIndex:
         raise
     index = PtsIndex(path, count, time_base)
     if is_mov and count:
-        thread = threading.Thread(target=index.scan, args=(container, count), name="masklet-index", daemon=True)
+        thread = threading.Thread(
+            target=index.scan, args=(container, count), kwargs={"background": True}, name="masklet-index", daemon=True
+        )
         thread.start()
     else:
         # the container's duration speaks for the video only when nothing else is in it

@@ -57,5 +57,5 @@ def fingerprint(path: str | Path) -> str:
     try:
         frames = len(index) if len(index) else len(index.all_pts())
     finally:
-        index.close()  # the count is all we need: no reason to finish a background scan
+        index.release()  # the count is all we need: no reason to finish a background scan
     return fingerprint_file(p, frames)

@@ -76,7 +76,7 @@ class VideoFrames(CachedFrames):
         try:
             frame = self._decode_to(0, keep_from=0, store=False, abort=None)
         except FrameSourceError:
-            self.index.close()
+            self.index.release()
             self._container.close()
             raise
         assert frame is not None
@@ -183,7 +183,7 @@ class VideoFrames(CachedFrames):
 
     def _close_decoder(self) -> None:
         self._frames = None
-        self.index.close()
+        self.index.release()
         self._container.close()
 
 

@@ -50,15 +50,27 @@ class PatchEmbed(nn.Module):
         return self.proj(x).permute(0, 2, 3, 1)
 
 
-def _pool(x: torch.Tensor, pool: nn.Module) -> torch.Tensor:
-    """Max-pool a channels-last (B, H, W, C) map."""
+def _pool(x: torch.Tensor, pool: nn.MaxPool2d) -> torch.Tensor:
+    """Max-pool a channels-last (B, H, W, C) map (any strides) -> contiguous (B, H', W', C).
+
+    The common case, a 2x2 window with stride 2 on an even map, is three elementwise maxima
+    over strided views: the queries arrive as a slice of the qkv projection (token stride
+    3C), which ``max_pool2d`` would first copy into channels-first order (50 ms of a 1.7 s
+    encoder at 1024 px for one block). Same values: a max picks one of its inputs, NaN wins.
+    """
+    b, h, w, c = x.shape
+    if pool.kernel_size in (2, (2, 2)) and pool.stride in (2, (2, 2)) and not (h % 2 or w % 2) and not pool.padding:
+        v = x.unflatten(2, (w // 2, 2)).unflatten(1, (h // 2, 2))  # (B, H/2, 2, W/2, 2, C)
+        out = torch.maximum(v[:, :, 0, :, 0], v[:, :, 0, :, 1])
+        torch.maximum(out, v[:, :, 1, :, 0], out=out)
+        return torch.maximum(out, v[:, :, 1, :, 1], out=out)
     return pool(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
 
 
 class MultiScaleAttention(nn.Module):
     """Multi-head attention on (B, H, W, C), with optional max-pooling of the queries."""
 
-    def __init__(self, dim: int, dim_out: int, num_heads: int, q_pool: nn.Module | None = None) -> None:
+    def __init__(self, dim: int, dim_out: int, num_heads: int, q_pool: nn.MaxPool2d | None = None) -> None:
         super().__init__()
         self.dim_out = dim_out
         self.num_heads = num_heads
@@ -71,7 +83,7 @@ class MultiScaleAttention(nn.Module):
         qkv = self.qkv(x).reshape(b, h * w, 3, self.num_heads, -1)
         q, k, v = torch.unbind(qkv, 2)
         if self.q_pool is not None:
-            q = _pool(q.reshape(b, h, w, -1), self.q_pool)
+            q = _pool(q.reshape(b, h, w, -1), self.q_pool)  # a view: (heads, d) are adjacent in qkv
             h, w = q.shape[1:3]
             q = q.reshape(b, h * w, self.num_heads, -1)
         x = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
