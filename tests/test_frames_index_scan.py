@@ -168,3 +168,18 @@ def test_opens_racing_on_two_threads_share_one_index(long_mp4: Path) -> None:
     finally:
         for src in sources:
             src.close()
+
+
+def test_a_second_open_takes_frame_0_from_the_first_without_decoding(long_mp4: Path) -> None:
+    a = open_frames(long_mp4, cache_mb=8)
+    b = open_frames(long_mp4, cache_mb=8)
+    try:
+        assert isinstance(a, VideoFrames) and isinstance(b, VideoFrames)
+        assert a.seeks == 1 and b.seeks == 0  # b never positioned its decoder
+        first = a.get(0)
+        assert np.array_equal(b.get(0), first)
+        b.get(0)[:] = 0  # callers get copies: the shared frame cannot be spoiled
+        assert np.array_equal(a.get(0), first) and np.array_equal(b.get(1), a.get(1))
+    finally:
+        a.close()
+        b.close()

@@ -10,6 +10,9 @@ serves the next ``backward_window`` requests. Colours: see core.frames.colour.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -29,29 +32,55 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".m
 # 250-frame GOP read backward is then decoded ~4 times over instead of once per frame.
 BACKWARD_WINDOW = 64
 
+# Frame 0 of each index in use, read-only. The window and the model worker open the video on
+# screen at the same moment and share its index (core.frames.index); the second takes frame 0
+# from here instead of decoding it again while the first click's image encoder waits for it.
+_first_frames: "weakref.WeakKeyDictionary[PtsIndex, np.ndarray]" = weakref.WeakKeyDictionary()
+_first_lock = threading.Lock()  # held while frame 0 decodes, so a second opener waits for it
+
+
+_OPENER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="masklet-open")
+
+
+def _open_decoder(path: Path) -> av.container.InputContainer:
+    """``path`` opened for decoding its first video stream (threaded where the codec can)."""
+    try:
+        container = av.open(str(path))
+    except (av.FFmpegError, OSError) as exc:
+        raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
+    if not container.streams.video:
+        container.close()
+        raise FrameSourceError(f"{path}: contains no video stream")
+    try:
+        container.streams.video[0].codec_context.thread_type = "AUTO"
+    except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
+        pass
+    return container
+
 
 class VideoFrames(CachedFrames):
     """A video file as a FrameSource. Opening indexes the packets and decodes frame 0."""
 
     def __init__(self, path: Path, cache_mb: int = 512) -> None:
-        try:
-            self._container = av.open(str(path))
-        except (av.FFmpegError, OSError) as exc:
-            raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
-        if not self._container.streams.video:
-            self._container.close()
-            raise FrameSourceError(f"{path}: contains no video stream")
-        self._stream = self._container.streams.video[0]
-        try:
-            self._stream.codec_context.thread_type = "AUTO"
-        except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
-            pass
-        self.path = path
+        # The decoder's container opens on a helper thread while this one starts the index
+        # (which opens a container of its own): PyAV lets go of Python's lock while FFmpeg
+        # opens a file, so the two take the time of one (25 ms for a 720p H.264 mp4).
+        opening = _OPENER.submit(_open_decoder, path)
         try:
             self.index: PtsIndex = open_index(path)
         except FrameSourceError:
-            self._container.close()
+            try:
+                opening.result().close()
+            except FrameSourceError:
+                pass
             raise
+        try:
+            self._container = opening.result()
+        except FrameSourceError:
+            self.index.release()
+            raise
+        self._stream = self._container.streams.video[0]
+        self.path = path
         self._frames: Iterator[av.VideoFrame] | None = None
         self._pos = -1  # frame number the decoder last produced; -1: must seek first
         self._skip_below = 0  # packets with a smaller pts need not be output: skip non-reference ones
@@ -73,14 +102,20 @@ class VideoFrames(CachedFrames):
 
     # -- decoding ------------------------------------------------------------------
     def _first_frame(self) -> np.ndarray:
-        try:
-            frame = self._decode_to(0, keep_from=0, store=False, abort=None)
-        except FrameSourceError:
-            self.index.release()
-            self._container.close()
-            raise
-        assert frame is not None
-        return frame
+        with _first_lock:
+            frame = _first_frames.get(self.index)
+            if frame is not None:
+                return frame
+            try:
+                frame = self._decode_to(0, keep_from=0, store=False, abort=None)
+            except FrameSourceError:
+                self.index.release()
+                self._container.close()
+                raise
+            assert frame is not None
+            frame.setflags(write=False)  # in two caches at once; get() hands out copies
+            _first_frames[self.index] = frame
+            return frame
 
     def _frame_rate(self) -> float:
         rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
