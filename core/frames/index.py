@@ -224,7 +224,7 @@ class PtsIndex:
                         break
                     if background:
                         self._idle_pause(time.thread_time() - started)
-                        started = time.thread_time()  # CPU seconds of this thread: its share of a core
+                        started = time.thread_time()
         except av.FFmpegError as exc:
             error = f"{self.path}: truncated or damaged after {seen} frames ({reason(exc)})"
         finally:

@@ -55,8 +55,9 @@ def _pool(x: torch.Tensor, pool: nn.MaxPool2d) -> torch.Tensor:
 
     The common case, a 2x2 window with stride 2 on an even map, is three elementwise maxima
     over strided views: the queries arrive as a slice of the qkv projection (token stride
-    3C), which ``max_pool2d`` would first copy into channels-first order (50 ms of a 1.7 s
-    encoder at 1024 px for one block). Same values: a max picks one of its inputs, NaN wins.
+    3C), which ``max_pool2d`` would first copy into channels-first order (at 1024 px, 12 ms
+    against 4 ms for the first pooled block). Same values: a max picks one of its inputs, NaN
+    wins.
     """
     b, h, w, c = x.shape
     if pool.kernel_size in (2, (2, 2)) and pool.stride in (2, (2, 2)) and not (h % 2 or w % 2) and not pool.padding:
