@@ -10,6 +10,7 @@ dropped (see core.video.state), so memory stays flat however long the video.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Collection, Iterator
 
 import numpy as np
@@ -20,6 +21,7 @@ from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.allocator import for_clicks, for_tracking, release_free_memory
 from core.video.features import FeatureCache
+from core.video.legs import Leg, Pass, passes
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
 from core.video.steps import StepContext, commit_pending, prompt_step, to_object_masks, track_frame
@@ -198,20 +200,15 @@ class VideoSession:
         if start_frame is None:
             start_frame = min(t for track in tracks for t in track.cond)
         self._check_frame(start_frame)
-        if direction is Direction.FORWARD:
-            passes = [(start_frame, self.num_frames - 1 if end_frame is None else end_frame, False)]
-        elif direction is Direction.BACKWARD:
-            passes = [(start_frame, 0 if end_frame is None else end_frame, True)]
-        else:
-            passes = [(start_frame, self.num_frames - 1, False), (start_frame, 0, True)]
         for track in tracks:
             track.starts.append(start_frame)
-        return self._run(tracks, passes, locked, cancel, return_logits or self.keep_logits)
+        plan = passes(Leg(start_frame, direction, end_frame), self.num_frames)
+        return self._run(tracks, plan, locked, cancel, return_logits or self.keep_logits)
 
     def _run(
         self,
         tracks: list[ObjectTrack],
-        passes: list[tuple[int, int, bool]],
+        plan: tuple[Pass, ...],
         locked: Callable[[int, int], bool] | None,
         cancel: Callable[[], bool] | None,
         with_logits: bool,
@@ -219,12 +216,8 @@ class VideoSession:
         cfg = self.model.config
         max_ptrs = min(self.num_frames, cfg.max_obj_ptrs_in_encoder)
         for_tracking()  # core/allocator.py: memory stays flat however many frames follow
-        for first, last, reverse in passes:
-            if reverse:
-                # the official predictor does not track backward from frame 0
-                order = range(first, last - 1, -1) if first > 0 else range(0)
-            else:
-                order = range(first, last + 1)
+        for step_pass in plan:
+            order, reverse = step_pass.frames(), step_pass.reverse
             for track in tracks:
                 commit_pending(self._ctx, track, self._features.get)
             for step, frame in enumerate(order):
@@ -293,6 +286,20 @@ class VideoSession:
             if pending is not None and out is None and frame not in track.non_cond:
                 self._results.get(oid, {}).pop(frame, None)
 
+    def checkpoint(self) -> "EngineCheckpoint":
+        """The whole tracking state as it is now (prompts, memories, results), to return to with
+        :meth:`restore`. Cheap: tensors are shared, only the records holding them are copied."""
+        return EngineCheckpoint(
+            {o: t.copy() for o, t in self._tracks.items()}, self._spare.copy(),
+            {o: dict(r) for o, r in self._results.items()},
+        )
+
+    def restore(self, checkpoint: "EngineCheckpoint") -> None:
+        """Return to a state taken by :meth:`checkpoint` (which stays usable for another restore)."""
+        self._tracks = {o: t.copy() for o, t in checkpoint.tracks.items()}
+        self._spare = checkpoint.spare.copy()
+        self._results = {o: dict(r) for o, r in checkpoint.results.items()}
+
     def reset(self) -> None:
         """Forget every object (cached image features stay: the video is the same)."""
         self._tracks.clear()
@@ -328,6 +335,15 @@ class VideoSession:
                 raise ValueError(f"object {oid} has no prompt to propagate from")
             tracks.append(track)
         return tracks
+
+
+@dataclass(frozen=True)
+class EngineCheckpoint:
+    """A VideoSession's tracking state at one moment (see :meth:`VideoSession.checkpoint`)."""
+
+    tracks: dict[int, ObjectTrack]
+    spare: SpareMemories
+    results: dict[int, dict[int, ObjectMask]]
 
 
 def _without_logits(m: ObjectMask) -> ObjectMask:

@@ -18,7 +18,7 @@ Beyond that, a bounded number of other recent outputs (a budget in MB, see
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -74,6 +74,19 @@ class ObjectTrack:
     temp_non_cond: dict[int, MemoryEntry] = field(default_factory=dict)
     tracked: dict[int, bool] = field(default_factory=dict)
     starts: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_STARTS))
+
+    def copy(self) -> "ObjectTrack":
+        """An independent copy sharing the tensors (no step writes into a tensor it did not make;
+        steps only set an entry's fields, and every entry is copied)."""
+
+        def entries(store: dict[int, MemoryEntry]) -> dict[int, MemoryEntry]:
+            return {frame: replace(entry) for frame, entry in store.items()}
+
+        return ObjectTrack(
+            self.obj_id, dict(self.points), dict(self.masks), entries(self.cond), entries(self.non_cond),
+            entries(self.temp_cond), entries(self.temp_non_cond), dict(self.tracked),
+            deque(self.starts, maxlen=RECENT_STARTS),
+        )
 
     def prompted_frames(self) -> set[int]:
         return set(self.points) | set(self.masks)
@@ -156,6 +169,11 @@ class SpareMemories:
         while len(self._order) > self.capacity:
             over.append(self._order.popitem(last=False)[0])
         return over
+
+    def copy(self) -> "SpareMemories":
+        other = SpareMemories(self.capacity)
+        other._order = OrderedDict(self._order)
+        return other
 
     def forget_object(self, obj_id: int) -> None:
         for key in [k for k in self._order if k[0] == obj_id]:
