@@ -3,7 +3,9 @@
 A brush stroke keeps the bounding box of the pixels it touched with their old and new values,
 never whole frames; a propagation run keeps the entries it replaced; object edits keep the
 old field values. Commands that describe work already applied (a model result that streamed
-in, a stroke already painted) skip their first ``redo``.
+in, a stroke already painted) skip their first ``redo``. A command that changes what SAM 2
+was told also adds its engine input to the document's log on redo and takes it back on undo,
+so the engine, which follows that log, forgets an undone click, stroke, deletion or run.
 """
 
 from __future__ import annotations
@@ -17,22 +19,38 @@ from annotator.doc_model import DocumentModel
 from annotator.document import MaskEntry, MaskSource, ObjectRecord
 from core.masks import encode
 from core.types import Prompt
+from core.video.inputs import ClearInput, EngineInput, MaskInput, PromptInput, RemoveInput, TrackInput
 
 
 class _AppliedOnce(QUndoCommand):
-    """A command whose change is already in the document when it is pushed."""
+    """A command whose change may already be in the document when it is pushed (its engine
+    input never is: the first redo adds it). Subclasses set ``model`` and define ``apply``,
+    ``revert`` and ``engine_input``."""
+
+    model: DocumentModel
 
     def __init__(self, text: str, already_applied: bool) -> None:
         super().__init__(text)
-        self._skip_redo = already_applied
+        self._skip_apply = already_applied
 
     def redo(self) -> None:
-        if self._skip_redo:
-            self._skip_redo = False
-            return
-        self.apply()
+        if self._skip_apply:
+            self._skip_apply = False
+        else:
+            self.apply()
+        self.model.push_input(self.engine_input())
+
+    def undo(self) -> None:
+        self.model.pop_input(self.engine_input())
+        self.revert()
 
     def apply(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def revert(self) -> None:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def engine_input(self) -> EngineInput:  # pragma: no cover - every subclass defines it
         raise NotImplementedError
 
 
@@ -48,18 +66,22 @@ class AddObjectCommand(QUndoCommand):
         self.model.remove_object(self.record.obj_id)
 
 
-class RemoveObjectCommand(QUndoCommand):
+class RemoveObjectCommand(_AppliedOnce):
     def __init__(self, model: DocumentModel, obj_id: int) -> None:
-        super().__init__(f"Delete {model.object(obj_id).name}")
+        super().__init__(f"Delete {model.object(obj_id).name}", already_applied=False)
         self.model, self.obj_id = model, obj_id
         self._removed: tuple | None = None
+        self._input = RemoveInput(obj_id)
 
-    def redo(self) -> None:
+    def apply(self) -> None:
         self._removed = self.model.remove_object(self.obj_id)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         assert self._removed is not None
         self.model.restore_object(*self._removed)
+
+    def engine_input(self) -> EngineInput:
+        return self._input
 
 
 class EditObjectCommand(QUndoCommand):
@@ -81,23 +103,31 @@ class EditObjectCommand(QUndoCommand):
 
 
 class SetFrameCommand(_AppliedOnce):
-    """Replace one object's prompt and mask on one frame (a click or box result, a cleared frame)."""
+    """Replace one object's prompt and mask on one frame (a click or box result, a cleared frame).
+
+    item: the PromptInput the engine computed ``entry`` from (the very record it was sent);
+    without one, the frame's prompts are cleared in the engine too.
+    """
 
     def __init__(
         self, model: DocumentModel, obj_id: int, frame: int, prompt: Prompt | None, entry: MaskEntry | None,
-        text: str, already_applied: bool = False,
+        text: str, already_applied: bool = False, item: PromptInput | None = None,
     ) -> None:
         super().__init__(text, already_applied)
         self.model, self.obj_id, self.frame = model, obj_id, frame
         self.new_prompt, self.new_entry = prompt, entry
         self.old_prompt = model.prompt(obj_id, frame)
         self.old_entry = model.mask(obj_id, frame)
+        self._input: EngineInput = item if item is not None else ClearInput(obj_id, frame)
+
+    def engine_input(self) -> EngineInput:
+        return self._input
 
     def apply(self) -> None:
         self.model.set_prompt(self.obj_id, self.frame, self.new_prompt)
         self.model.set_mask(self.obj_id, self.frame, self.new_entry)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.model.set_prompt(self.obj_id, self.frame, self.old_prompt)
         self.model.set_mask(self.obj_id, self.frame, self.old_entry)
 
@@ -153,6 +183,7 @@ class StrokeCommand(_AppliedOnce):
         self.size = (height, width)
         old = model.mask(obj_id, frame)
         self.old_meta = None if old is None else EntryMeta(old.source, old.locked, old.object_score, old.iou)
+        self._input: MaskInput | None = None  # the painted mask, as SAM 2's mask prompt
 
     def _write(self, new: bool) -> None:
         current = self.model.mask_array(self.obj_id, self.frame)
@@ -161,6 +192,8 @@ class StrokeCommand(_AppliedOnce):
         if new:
             locked = self.old_meta.locked if self.old_meta else False
             entry: MaskEntry | None = MaskEntry(encode(mask), MaskSource.EDITED, locked=locked)
+            if self._input is None:
+                self._input = MaskInput(self.obj_id, self.frame, entry.rle)
         elif self.old_meta is None and not mask.any():
             entry = None
         else:
@@ -171,25 +204,38 @@ class StrokeCommand(_AppliedOnce):
     def apply(self) -> None:
         self._write(new=True)
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self._write(new=False)
+
+    def engine_input(self) -> EngineInput:
+        if self._input is None:  # pushed already applied: the document holds the painted mask
+            entry = self.model.mask(self.obj_id, self.frame)
+            assert entry is not None
+            self._input = MaskInput(self.obj_id, self.frame, entry.rle)
+        return self._input
 
 
 class PropagationCommand(_AppliedOnce):
     """A whole propagation run (or the finished part of a cancelled one) as one step.
 
-    changes: (obj_id, frame) -> (old entry, new entry); the new entries are in the document already.
+    changes: (obj_id, frame) -> (old entry, new entry); the new entries are in the document
+    already. run: the run as it went (core.video.inputs.TrackInput), for the engine's log.
     """
 
-    def __init__(self, model: DocumentModel, changes: dict[tuple[int, int], tuple[MaskEntry | None, MaskEntry | None]], text: str) -> None:
+    def __init__(self, model: DocumentModel, changes: dict[tuple[int, int], tuple[MaskEntry | None, MaskEntry | None]],
+                 text: str, run: TrackInput) -> None:
         super().__init__(text, already_applied=True)
         self.model = model
         self.changes = dict(changes)
+        self.run = run
+
+    def engine_input(self) -> EngineInput:
+        return self.run
 
     def apply(self) -> None:
         self.model.set_masks({key: new for key, (_, new) in self.changes.items()})
 
-    def undo(self) -> None:
+    def revert(self) -> None:
         self.model.set_masks({key: old for key, (old, _) in self.changes.items()})
 
 

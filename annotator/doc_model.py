@@ -12,9 +12,9 @@ from typing import Iterable
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord
-from core.masks import Rle
+from annotator.document import AnnotationDocument, MaskEntry, ObjectRecord
 from core.types import Prompt
+from core.video.inputs import EngineInput
 
 
 class DocumentModel(QObject):
@@ -118,11 +118,13 @@ class DocumentModel(QObject):
         self.promptsChanged.emit(obj_id, frame)
         return old
 
-    def conditioning_inputs(self, obj_id: int) -> dict[int, Prompt | Rle]:
-        """What SAM 2 should condition this object on: frame -> Prompt, or the mask (Rle) where
-        the annotator edited by hand (an edit replaces the clicks of its frame)."""
-        inputs: dict[int, Prompt | Rle] = dict(self._doc.prompts.get(obj_id, {}))
-        for frame, entry in self._doc.masks.get(obj_id, {}).items():
-            if entry.source is MaskSource.EDITED:
-                inputs[frame] = entry.rle
-        return inputs
+    # -- engine inputs ----------------------------------------------------------------------
+    def push_input(self, item: EngineInput) -> None:
+        """Append to the document's engine log (a command's redo)."""
+        self._doc.inputs.append(item)
+
+    def pop_input(self, item: EngineInput) -> None:
+        """Take back the last input of the log (a command's undo: the undo stack is last in, first out)."""
+        if not self._doc.inputs or self._doc.inputs[-1] is not item:
+            raise RuntimeError("undo out of order: the input to take back is not the last one given")
+        self._doc.inputs.pop()

@@ -13,14 +13,21 @@ from typing import Iterator
 
 from core.masks import Rle
 from core.types import Prompt
+from core.video.inputs import EngineInput, MaskInput, PromptInput
 
-# A fixed, distinguishable palette (RGB); new objects take the next colour.
+# A fixed, distinguishable palette (RGB); new objects take the next colour (``color_for``).
 PALETTE: tuple[tuple[int, int, int], ...] = (
     (230, 25, 75), (60, 180, 75), (0, 130, 200), (245, 130, 48), (145, 30, 180),
     (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212), (0, 128, 128),
     (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0), (170, 255, 195),
     (128, 128, 0), (255, 215, 180), (0, 0, 128), (255, 225, 25), (128, 128, 128),
 )
+
+
+
+def color_for(obj_id: int) -> tuple[int, int, int]:
+    """The palette colour of a new object."""
+    return PALETTE[(obj_id - 1) % len(PALETTE)]
 
 
 # Python objects behind one stored mask beyond its counts bytes: MaskEntry and Rle instances,
@@ -82,10 +89,13 @@ class DocumentError(ValueError):
 
 
 class AnnotationDocument:
-    """Objects, masks and prompts of one video.
+    """Objects, masks and prompts of one video, and the inputs SAM 2 was given.
 
     masks: obj_id -> frame -> MaskEntry. prompts: obj_id -> frame -> Prompt (the last prompt
     given on that frame, kept so the masks can be rebuilt with another model).
+    inputs: what the engine was told, in order, without what was undone (core.video.inputs):
+    the engine follows it, so a fresh engine replaying it reaches the state the masks came
+    from. Not saved: a loaded document starts from ``inputs_from_content``.
     """
 
     def __init__(self, video: VideoRef | None = None) -> None:
@@ -96,6 +106,7 @@ class AnnotationDocument:
         # Dataset-level extras kept through import and export (JSON-able values), e.g. the
         # SA-V video id, environment and split; see core.formats.model.Dataset.attributes.
         self.metadata: dict[str, object] = {}
+        self.inputs: list[EngineInput] = []
 
     def snapshot(self) -> "AnnotationDocument":
         """A copy to read on another thread (an export) while this one changes; cheap, as the
@@ -105,6 +116,7 @@ class AnnotationDocument:
         copy.masks = {k: dict(v) for k, v in self.masks.items()}
         copy.prompts = {k: dict(v) for k, v in self.prompts.items()}
         copy.metadata = dict(self.metadata)
+        copy.inputs = list(self.inputs)
         return copy
 
     # -- objects ---------------------------------------------------------------------------
@@ -124,7 +136,7 @@ class AnnotationDocument:
             obj_id=obj_id,
             name=name or f"object {obj_id}",
             category=category,
-            color=color or PALETTE[(obj_id - 1) % len(PALETTE)],
+            color=color or color_for(obj_id),
             attributes=dict(attributes or {}),
         )
         self.put_object(record)
@@ -223,3 +235,18 @@ class AnnotationDocument:
         else:
             frames[frame] = prompt
         return old
+
+
+def inputs_from_content(doc: AnnotationDocument) -> list[EngineInput]:
+    """The engine inputs of a document without history (a loaded project): per object, in frame
+    order, each frame's prompt, then its hand-edited mask (an edit replaces the clicks)."""
+    log: list[EngineInput] = []
+    for obj_id in sorted(doc.objects):
+        prompts, masks = doc.prompts.get(obj_id, {}), doc.masks.get(obj_id, {})
+        edited = {f for f, e in masks.items() if e.source is MaskSource.EDITED}
+        for frame in sorted(set(prompts) | edited):
+            if frame in prompts:
+                log.append(PromptInput(prompts[frame]))
+            if frame in edited:
+                log.append(MaskInput(obj_id, frame, masks[frame].rle))
+    return log

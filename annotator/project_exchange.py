@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annotator.document import PALETTE, AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef
+from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, color_for
 from annotator.project import relink_video
 from core.formats import Dataset, FormatError, Track, export_dataset, import_dataset
 from core.types import CancelCheck, ProgressCallback
@@ -49,7 +49,7 @@ def dataset_to_document(dataset: Dataset) -> AnnotationDocument:
     for track in sorted(dataset.tracks, key=lambda t: t.track_id):
         doc.put_object(ObjectRecord(
             obj_id=track.track_id, name=track.name, category=track.category,
-            color=PALETTE[(track.track_id - 1) % len(PALETTE)], attributes=dict(track.attributes),
+            color=color_for(track.track_id), attributes=dict(track.attributes),
         ))
         frames = doc.masks[track.track_id]
         for frame, rle in track.masks.items():

@@ -79,7 +79,7 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from annotator.model_store import ModelSettings
-    from annotator.session_controller import ModelState
+    from annotator.model_status import ModelState
     from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
     from core.types import Direction
     from ui.app import make_application
@@ -101,9 +101,9 @@ def main() -> int:
     w.show()
     s = w.session
     started = time.perf_counter()
-    _wait(app, lambda: s.model_state in (ModelState.READY, ModelState.FAILED))
-    if s.model_state is ModelState.FAILED:
-        print(json.dumps({"error": s.model_message}))
+    _wait(app, lambda: s.model_status.state in (ModelState.READY, ModelState.FAILED))
+    if s.model_status.state is ModelState.FAILED:
+        print(json.dumps({"error": s.model_status.message}))
         return 1
     load_s = time.perf_counter() - started  # loaded and warmed up: the worker announces it then
 
@@ -112,7 +112,7 @@ def main() -> int:
         frame = s.frame
         started = time.perf_counter()
         QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, pos=w.canvas.view_pos(x, y).toPoint())
-        _wait(app, lambda: s.model.mask(obj_id, frame) is not None, signals=(s.model.masksChanged,))
+        _wait(app, lambda: s.doc.mask(obj_id, frame) is not None, signals=(s.doc.masksChanged,))
         app.processEvents()  # the overlay redraw
         return 1000 * (time.perf_counter() - started)
 
@@ -151,7 +151,7 @@ def main() -> int:
     first_summary = {"runs": len(every), "median_ms": round(statistics.median(every), 1), "max_ms": every[-1],
                      "under_2_s": sum(v < 2000 for v in every)}
     if args.first_click_only:
-        print(json.dumps({"model": s.model_message, "model_load_and_warm_up_s": round(load_s, 2),
+        print(json.dumps({"model": s.model_status.message, "model_load_and_warm_up_s": round(load_s, 2),
                           "first_click": first, "first_click_open_to_mask": first_summary,
                           "host_gemm_gflops_before": host_before, "host_gemm_gflops_after": host_gflops()}, indent=2))
         s.undo_stack.setClean()
@@ -186,14 +186,14 @@ def main() -> int:
     app.processEvents()
     timer.start(10)
     started = time.perf_counter()
-    s.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
-    _wait(app, lambda: s.run is None, timeout=3600)
+    s.runs.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
+    _wait(app, lambda: s.runs.current is None, timeout=3600)
     elapsed = time.perf_counter() - started
     timer.stop()
     gaps = sorted(1000 * (b - a) for a, b in zip(ticks, ticks[1:]))
     result = {
         "video": args.video.name,
-        "model": s.model_message,
+        "model": s.model_status.message,
         "model_load_and_warm_up_s": round(load_s, 2),
         "first_click": first,
         "first_click_open_to_mask": first_summary,

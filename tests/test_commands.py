@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PySide6.QtGui import QUndoStack
 
 from annotator.commands import (
@@ -10,9 +11,11 @@ from annotator.commands import (
     SetFrameCommand, StrokeCommand,
 )
 from annotator.doc_model import DocumentModel
-from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef
+from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, inputs_from_content
 from core.masks import encode
-from core.types import Prompt
+from core.types import Direction, Prompt
+from core.video.inputs import PromptInput, TrackInput
+from core.video.legs import Leg
 
 H, W = 60, 80
 
@@ -78,7 +81,9 @@ def test_already_applied_commands_skip_their_first_redo() -> None:
         entry = MaskEntry(encode(_rect(f, f + 2, 0, 4)), MaskSource.PROPAGATED, object_score=1.0, iou=0.5)
         model.set_mask(1, f, entry)
         changes[(1, f)] = (old[(1, f)], entry)
-    stack.push(PropagationCommand(model, changes, "Propagate"))
+    run = TrackInput((Leg(0, Direction.FORWARD),), (1,), frozenset(), (3,))
+    stack.push(PropagationCommand(model, changes, "Propagate", run))
+    assert model.document.inputs == [run]
     assert model.mask(1, 2).rle.area == 8  # the push did not re-apply or double anything
     stack.undo()
     assert all(model.mask(1, f) is None for f in range(3))
@@ -115,11 +120,33 @@ def test_lock_only_touches_frames_with_masks() -> None:
     assert model.document.locked_frames(1) == set()
 
 
-def test_conditioning_prefers_hand_edits_over_clicks() -> None:
+def test_inputs_from_content_give_each_frames_prompt_then_its_edit() -> None:
     model = _model()
     p = Prompt(1, 1, box=np.array([0, 0, 3, 3], np.float32))
     model.set_prompt(1, 1, p)
     model.set_prompt(1, 2, Prompt(2, 1, box=np.array([0, 0, 3, 3], np.float32)))
     model.set_mask(1, 2, MaskEntry(encode(_rect(0, 2, 0, 2)), MaskSource.EDITED))
-    inputs = model.conditioning_inputs(1)
-    assert inputs[1] is p and inputs[2] == encode(_rect(0, 2, 0, 2))
+    model.set_mask(1, 3, MaskEntry(encode(_rect(0, 2, 0, 2)), MaskSource.PROPAGATED))
+    log = inputs_from_content(model.document)
+    assert [type(i).__name__ for i in log] == ["PromptInput", "PromptInput", "MaskInput"]
+    assert log[0].prompt is p and (log[2].frame, log[2].rle) == (2, encode(_rect(0, 2, 0, 2)))
+
+
+def test_every_engine_command_adds_its_input_on_redo_and_takes_it_back_on_undo() -> None:
+    model, stack = _model(), QUndoStack()
+    click = PromptInput(Prompt(0, 1, np.array([[1, 1]], np.float32), np.array([1], np.int32)))
+    stack.push(SetFrameCommand(model, 1, 0, click.prompt, None, "Click", item=click))
+    stack.push(StrokeCommand(model, 1, 2, MaskPatch.between(np.zeros((H, W), bool), _rect(0, 2, 0, 2)), H, W, erase=False))
+    stack.push(SetFrameCommand(model, 1, 0, None, None, "Clear frame"))
+    stack.push(RemoveObjectCommand(model, 1))
+    log = list(model.document.inputs)
+    assert log[0] is click and [type(i).__name__ for i in log] == ["PromptInput", "MaskInput", "ClearInput", "RemoveInput"]
+    assert log[1].rle == encode(_rect(0, 2, 0, 2))
+    for n in (3, 2, 1, 0):
+        stack.undo()
+        assert model.document.inputs == log[:n]
+    for n in (1, 2, 3, 4):
+        stack.redo()
+        assert model.document.inputs == log[:n] and all(a is b for a, b in zip(model.document.inputs, log))
+    with pytest.raises(RuntimeError):
+        model.pop_input(log[0])  # not the last one: undo out of order

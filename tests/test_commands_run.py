@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, VideoRef
-from annotator.session_run import PropagationRun, legs_for
-from annotator.worker import Leg
+from annotator.session_run import PropagationRun
+from core.video.legs import Leg, frames_in, legs_for
 from core.masks import encode
 from core.types import Direction, FrameResult, ObjectMask, Prompt
 
@@ -41,3 +41,11 @@ def test_legs() -> None:
     assert legs_for(Direction.FORWARD, None, 4) == (Leg(4, Direction.FORWARD),)
     assert legs_for(Direction.BACKWARD, (9, 3), 0) == (Leg(9, Direction.BACKWARD, 3),)
     assert legs_for(Direction.BOTH, (3, 9), 20) == (Leg(9, Direction.FORWARD, 9), Leg(9, Direction.BACKWARD, 3))
+
+
+def test_leg_frames_are_what_the_engine_yields() -> None:
+    """Both ways from frame 0 is 10 frames in a 10-frame video (nothing backward from 0)."""
+    assert frames_in((Leg(0, Direction.BOTH),), 10) == 10
+    assert frames_in((Leg(4, Direction.BOTH),), 10) == 6 + 5
+    assert frames_in((Leg(4, Direction.BACKWARD, 1),), 10) == 4
+    assert frames_in(legs_for(Direction.BOTH, (3, 9), 5), 10) == 5 + 3

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from annotator.session_controller import ModelState, SessionController
-from annotator.worker import LoadedModel, WorkerHandle
+from annotator.model_loading import LoadedModel
+from annotator.worker import WorkerHandle
 from core.frames import FrameSourceError
 from core.models.runtime import ModelSelection
 from tests.test_worker import ArrayFrames, FakeEngine
@@ -57,8 +58,8 @@ def session(qtbot):
 
     h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=rec.factory, opener=rec.opener)
     s = SessionController(h, frame_opener=gui_opener, fingerprinter=lambda p: "fp")
-    s.load_model(ModelSelection(Path("ckpt.pt")))
-    qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=5000)
+    s.model_status.load(ModelSelection(Path("ckpt.pt")))
+    qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=5000)
     yield s, rec, gui_opens
     assert s.shutdown()
 
@@ -86,8 +87,8 @@ def test_a_video_that_fails_to_open_leaves_the_worker_on_the_shown_one(session, 
     qtbot.waitUntil(lambda: rec.opened == ["a.mp4", "bad.mp4", "a.mp4"] and len(rec.engines) == 2, timeout=5000)
     qtbot.waitUntil(lambda: ("prefetch", 7) in rec.engines[-1].calls, timeout=5000)
     obj = s.add_object()
-    assert s.box(2, 2, 10, 10)
-    qtbot.waitUntil(lambda: s.model.mask(obj, 7) is not None, timeout=5000)
+    assert s.prompts.box(2, 2, 10, 10)
+    qtbot.waitUntil(lambda: s.doc.mask(obj, 7) is not None, timeout=5000)
     assert ("add_prompt", obj, 7) in rec.engines[-1].calls
 
 

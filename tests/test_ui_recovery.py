@@ -35,7 +35,7 @@ def test_opening_a_project_offers_its_newer_autosave(qtbot, tmp_path: Path, shar
         project = _save_new_project(w, tmp_path, shared_data, monkeypatch)
         saved_bytes = project.read_bytes()
         s.add_object("autosaved extra")
-        autosave(s.model.document, project)
+        autosave(s.doc.document, project)
         os.utime(project, ns=(1_000_000_000_000, 1_000_000_000_000))
         os.utime(autosave_path(project), ns=(2_000_000_000_000, 2_000_000_000_000))  # newer than the project
         s.undo_stack.setClean()  # the extra object lives only in the autosave now: reopening must not ask to save
@@ -52,7 +52,7 @@ def test_opening_a_project_offers_its_newer_autosave(qtbot, tmp_path: Path, shar
         assert w.open_path(str(project))
 
         assert asked == ["Recover unsaved work?"]
-        names = [record.name for record in s.model.objects()]
+        names = [record.name for record in s.doc.objects()]
         if answer == QMessageBox.StandardButton.Yes:
             assert names == ["saved one", "autosaved extra"]
             assert s.dirty  # the recovered work is not in the project file yet
@@ -72,12 +72,12 @@ def test_no_question_without_a_newer_autosave(qtbot, tmp_path: Path, shared_data
         s = w.session
         project = _save_new_project(w, tmp_path, shared_data, monkeypatch)
         s.add_object("stale extra")
-        autosave(s.model.document, project)
+        autosave(s.doc.document, project)
         os.utime(autosave_path(project), ns=(1_000_000_000_000, 1_000_000_000_000))  # older than the project
         s.undo_stack.setClean()
         asked: list[str] = []
         monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or QMessageBox.StandardButton.Yes)
         assert w.open_path(str(project))
-        assert asked == [] and [r.name for r in s.model.objects()] == ["saved one"]
+        assert asked == [] and [r.name for r in s.doc.objects()] == ["saved one"]
     finally:
         close_window(w)

@@ -113,7 +113,7 @@ def test_click_seeks_and_shift_drag_selects_a_range(qtbot, session) -> None:
 def test_lanes_follow_mask_changes(qtbot, session) -> None:
     tl = Timeline(session)
     qtbot.addWidget(tl)
-    session.model.set_mask(1, 30, MaskEntry(encode(_mask(3)), MaskSource.EDITED))
+    session.doc.set_mask(1, 30, MaskEntry(encode(_mask(3)), MaskSource.EDITED))
     assert tl.lanes[1].states[30] == LaneState.EDITED
     session.add_object("b")
     assert set(tl.lanes) == {1, 2}
@@ -151,7 +151,7 @@ def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tm
             return real(index, height)
 
         source.thumbnail = recording  # before the event loop runs: the strip asks only once resizing settles
-        qtbot.waitUntil(strip.complete, timeout=10000)
+        qtbot.waitUntil(strip.complete, timeout=60000)
         info = source.info
         expected = strip_layout(len(source), info.width, info.height, w.timeline.track_rect().width(), THUMB_H)
         assert strip.layout == expected and len(expected.frames) >= 2
@@ -169,7 +169,7 @@ def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tm
 
         # narrower: fewer slots, recomputed after the resize settles
         w.resize(w.width() // 2, w.height())  # the timeline's dock narrows with the window
-        qtbot.waitUntil(lambda: strip.layout != expected and strip.complete(), timeout=10000)
+        qtbot.waitUntil(lambda: strip.layout != expected and strip.complete(), timeout=60000)
         assert len(strip.layout.frames) < len(expected.frames)
         assert threading.get_ident() not in threads
 
@@ -181,9 +181,9 @@ def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tm
     assert strip.loader._thread.is_alive() is False
 
 
-def test_thumbnails_wait_while_the_model_computes_for_the_annotator(qtbot, session) -> None:
-    import time
-
+def test_thumbnails_wait_while_the_model_computes_for_the_annotator(qtbot, session, monkeypatch) -> None:
+    import ui.thumbnail_strip as strip_module
+    from tests.thread_helpers import watch_conditions
     from ui.thumbnail_strip import ThumbnailLoader
 
     decoded: list[int] = []
@@ -193,20 +193,25 @@ def test_thumbnails_wait_while_the_model_computes_for_the_annotator(qtbot, sessi
             decoded.append(frame)
             return np.zeros((height, 2 * height, 3), np.uint8)
 
+    made = watch_conditions(monkeypatch, strip_module)
     loader = ThumbnailLoader()
+    (cond,) = made
     try:
         loader.hold(True)
-        loader.request(1, Source(), [0, 1, 2], 20)
-        time.sleep(0.3)
+        with cond:  # the loader's thread can look at the job only after this block
+            before = len(cond.waits)
+            loader.request(1, Source(), [0, 1, 2], 20)
+        # it saw the job while held and went back to sleep without decoding anything
+        assert cond.wait_until(lambda waits: len(waits) > before)
         assert decoded == [] and not loader.idle()
         loader.hold(False)
-        qtbot.waitUntil(lambda: decoded == [0, 1, 2] and loader.idle(), timeout=5000)
+        qtbot.waitUntil(lambda: decoded == [0, 1, 2] and loader.idle(), timeout=60000)
     finally:
         loader.stop()
 
     tl = Timeline(session)  # the window's strip follows the session's busy state
     qtbot.addWidget(tl)
-    session.modelBusyChanged.emit(True)
+    session.model_status.busyChanged.emit(True)
     assert tl.thumbnails.loader._held
-    session.modelBusyChanged.emit(False)
+    session.model_status.busyChanged.emit(False)
     assert not tl.thumbnails.loader._held

@@ -1,22 +1,22 @@
-"""The model worker thread with an injected engine: requests, streaming, cancel, sync, shutdown."""
+"""The model worker thread with an injected engine: requests, streaming, cancel, following the log, shutdown."""
 
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QObject, Qt, Signal
 
-from annotator.worker import (
-    Leg, LoadedModel, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
-    RemoveObjectRequest, WorkerHandle,
-)
+from annotator.model_loading import LoadedModel
+from annotator.requests import LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest
+from annotator.worker import WorkerHandle
 from core.masks import encode
 from core.models.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask, Prompt, VideoInfo
+from core.video.inputs import MaskInput, PromptInput, RemoveInput, TrackInput
+from core.video.legs import Leg
 
 
 class ArrayFrames:
@@ -37,8 +37,9 @@ class ArrayFrames:
 class FakeEngine:
     """Records calls; a prompt's mask is its box; propagation copies the last prompt's box."""
 
-    def __init__(self, model: object, frames: ArrayFrames, cache: int, delay: float = 0.0) -> None:
-        self.frames, self.delay = frames, delay
+    def __init__(self, model: object, frames: ArrayFrames, cache: int, gate: threading.Event | None = None) -> None:
+        self.frames = frames
+        self.gate = gate or _open_gate()
         self.calls: list[tuple] = []
         self.thread: threading.Thread | None = None
         self.boxes: dict[int, np.ndarray] = {}
@@ -48,6 +49,13 @@ class FakeEngine:
         x0, y0, x1, y1 = self.boxes.get(obj_id, np.zeros(4)).astype(int)
         m[y0:y1, x0:x1] = True
         return ObjectMask(obj_id, encode(m), 1.0, 0.9)
+
+    def checkpoint(self) -> dict:
+        return dict(self.boxes)
+
+    def restore(self, boxes: dict) -> None:
+        self.calls.append(("restore",))
+        self.boxes = dict(boxes)
 
     def add_prompt(self, prompt: Prompt, clear_old: bool = True) -> FrameResult:
         self.thread = threading.current_thread()
@@ -68,7 +76,7 @@ class FakeEngine:
 
     def prefetch_features(self, frame: int) -> None:
         self.calls.append(("prefetch", frame))
-        time.sleep(self.delay)  # the next requests queue up meanwhile
+        self.gate.wait(10)  # the next requests queue up meanwhile
 
     def propagate(self, start_frame=None, direction=Direction.BOTH, *, end_frame=None, obj_ids=None,
                   locked=None, cancel=None, return_logits=False):
@@ -77,8 +85,14 @@ class FakeEngine:
         for frame in range(start_frame, last + 1):
             if cancel is not None and cancel():
                 return
-            time.sleep(self.delay)
+            self.gate.wait(10)
             yield FrameResult(frame, {o: self._mask(o) for o in obj_ids if not locked(o, frame)})
+
+
+def _open_gate() -> threading.Event:
+    gate = threading.Event()
+    gate.set()
+    return gate
 
 
 class Relay(QObject):
@@ -91,7 +105,7 @@ class Relay(QObject):
     promptDone = Signal(int, object)
     frameDone = Signal(int, object)
     progress = Signal(int, int, int)
-    runFinished = Signal(int, bool, int)
+    runFinished = Signal(object)
 
     def __init__(self, worker) -> None:
         super().__init__()
@@ -109,7 +123,7 @@ def handle(qtbot):
     engines: list[FakeEngine] = []
 
     def factory(model, frames, cache):
-        engines.append(FakeEngine(model, frames, cache, delay=0.02))
+        engines.append(FakeEngine(model, frames, cache))
         return engines[-1]
 
     h = relayed(WorkerHandle(loader=lambda sel: LoadedModel(("model", sel.path), "cpu · fp32"), factory=factory,
@@ -129,7 +143,7 @@ def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> N
     _ready(qtbot, handle)
     prompt = Prompt(3, 1, box=np.array([2, 4, 10, 12], np.float32))
     with qtbot.waitSignal(handle.relay.promptDone, timeout=5000) as blocker:
-        handle.submit(PromptRequest(7, prompt))
+        handle.submit(PromptRequest(7, (), PromptInput(prompt)))
     request_id, result = blocker.args
     assert request_id == 7 and result.frame == 3
     assert result.objects[1].rle.area == 8 * 8
@@ -159,31 +173,34 @@ def test_propagation_streams_and_cancel_keeps_finished_frames(qtbot, handle) -> 
     _ready(qtbot, handle)
     frames: list[int] = []
     handle.relay.frameDone.connect(lambda run, result: frames.append(result.frame))
-    handle.relay.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None)
+    # on the worker thread, as the frame finishes: the engine sees the flag before the next frame
+    handle.worker.frameDone.connect(lambda run, result: handle.cancel(run) if result.frame == 5 else None,
+                                    Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(handle.relay.runFinished, timeout=10000) as blocker:
-        handle.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
-    run_id, cancelled, done = blocker.args
-    assert run_id == 1 and cancelled
-    assert frames[:6] == [0, 1, 2, 3, 4, 5] and done == len(frames) < 30
+        handle.submit(PropagateRequest(1, (), TrackInput((Leg(0, Direction.FORWARD),), (1,))))
+    end = blocker.args[0]
+    assert end.run_id == 1 and end.cancelled
+    assert frames == [0, 1, 2, 3, 4, 5] and end.frames == 6
+    assert end.run.frames_done == (6,)  # the run as it went, for the document's log
 
 
-def test_sync_gives_edits_as_masks_and_restarts_an_object_whose_prompt_was_undone(qtbot, handle) -> None:
+def test_the_engine_follows_the_log_an_undone_prompt_is_taken_back(qtbot, handle) -> None:
     _ready(qtbot, handle)
-    p0 = Prompt(0, 1, points=np.array([[3, 3]], np.float32), labels=np.array([1], np.int32))
-    p9 = Prompt(9, 1, points=np.array([[5, 5]], np.float32), labels=np.array([1], np.int32))
+    p0 = PromptInput(Prompt(0, 1, points=np.array([[3, 3]], np.float32), labels=np.array([1], np.int32)))
+    p9 = PromptInput(Prompt(9, 1, points=np.array([[5, 5]], np.float32), labels=np.array([1], np.int32)))
     with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
-        handle.submit(PromptRequest(1, p0))
+        handle.submit(PromptRequest(1, (), p0))
     with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
-        handle.submit(PromptRequest(2, p9))
+        handle.submit(PromptRequest(2, (p0,), p9))
     edited = np.zeros((24, 32), bool)
     edited[1:4, 1:5] = True
-    conditioning = {1: {0: p0, 4: encode(edited)}}  # frame 9's click was undone, frame 4 edited
+    log = (p0, MaskInput(1, 4, encode(edited)))  # frame 9's click was undone, frame 4 edited
     with qtbot.waitSignal(handle.relay.runFinished, timeout=10000):
-        handle.submit(PropagateRequest(2, (Leg(0, Direction.FORWARD, 4),), (1,), conditioning))
+        handle.submit(PropagateRequest(2, log, TrackInput((Leg(0, Direction.FORWARD, 4),), (1,))))
     calls = handle.engines[0].calls
     after = calls[calls.index(("add_prompt", 1, 9)) + 1:]
-    assert after[:4] == [("remove_object", 1), ("add_prompt", 1, 0), ("add_mask", 1, 4, 12),
-                         ("propagate", 0, Direction.FORWARD, 4, (1,))]
+    assert after[:3] == [("restore",), ("add_mask", 1, 4, 12), ("propagate", 0, Direction.FORWARD, 4, (1,))]
+    assert handle.worker.service.follower.applied[:2] == log
 
 
 def test_locked_frames_reach_the_engine(qtbot, handle) -> None:
@@ -191,38 +208,41 @@ def test_locked_frames_reach_the_engine(qtbot, handle) -> None:
     results: list[FrameResult] = []
     handle.relay.frameDone.connect(lambda run, r: results.append(r))
     with qtbot.waitSignal(handle.relay.runFinished, timeout=10000):
-        handle.submit(PropagateRequest(3, (Leg(0, Direction.FORWARD, 2),), (1, 2), {1: {}, 2: {}},
-                                       locked=frozenset({(2, 1)})))
+        handle.submit(PropagateRequest(3, (), TrackInput((Leg(0, Direction.FORWARD, 2),), (1, 2), frozenset({(2, 1)}))))
     assert [sorted(r.objects) for r in results] == [[1, 2], [1], [1, 2]]
 
 
 def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
     _ready(qtbot, handle)
-    for frame in range(10):
+    engine = handle.engines[0]
+    engine.gate = threading.Event()  # the first prefetch holds the worker until all ten are queued
+    handle.submit(PrefetchRequest(0))
+    qtbot.waitUntil(lambda: ("prefetch", 0) in engine.calls, timeout=5000)
+    for frame in range(1, 10):
         handle.submit(PrefetchRequest(frame))
+    engine.gate.set()
     with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):  # a marker after the prefetches
-        handle.submit(PromptRequest(1, Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32))))
-    prefetched = [c[1] for c in handle.engines[0].calls if c[0] == "prefetch"]
-    assert prefetched[-1] == 9 and len(prefetched) < 10
+        handle.submit(PromptRequest(1, (), PromptInput(Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32)))))
+    prefetched = [c[1] for c in engine.calls if c[0] == "prefetch"]
+    assert prefetched == [0, 9]
 
 
-def test_remove_object_forgets_its_inputs(qtbot, handle) -> None:
+def test_a_deletion_in_the_log_reaches_the_engine_before_the_next_prompt(qtbot, handle) -> None:
     _ready(qtbot, handle)
-    handle.submit(RemoveObjectRequest(4))
     with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
-        handle.submit(PromptRequest(1, Prompt(0, 4, box=np.array([0, 0, 2, 2], np.float32))))
-    assert ("remove_object", 4) in handle.engines[0].calls
+        handle.submit(PromptRequest(1, (RemoveInput(4),), PromptInput(Prompt(0, 4, box=np.array([0, 0, 2, 2], np.float32)))))
+    assert handle.engines[0].calls[:2] == [("remove_object", 4), ("add_prompt", 4, 0)]
 
 
 def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
-    h = relayed(WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, delay=0.05),
+    gate = threading.Event()  # each frame waits on it: the run is still going when shutdown comes
+    h = relayed(WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, gate),
                              opener=lambda p, mb: ArrayFrames(n=1000)))
     _ready(qtbot, h)
     with qtbot.waitSignal(h.relay.progress, timeout=5000):
-        h.submit(PropagateRequest(1, (Leg(0, Direction.FORWARD),), (1,), {1: {}}))
-    started = time.monotonic()
-    assert h.shutdown(5000)
-    assert time.monotonic() - started < 2.0
+        h.submit(PropagateRequest(1, (), TrackInput((Leg(0, Direction.FORWARD),), (1,))))
+    gate.set()
+    assert h.shutdown(30000)  # the cancel flag stops the run between frames
     assert not h.thread.isRunning()
 
 
@@ -251,33 +271,28 @@ def test_the_model_is_announced_once_warmed_up_and_before_the_next_request(qtbot
 def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) -> None:
     from annotator.session_controller import ModelState, SessionController
 
-    release = threading.Event()
+    release = threading.Event()  # the image encoder, until the test lets it finish
     engines: list[FakeEngine] = []
 
-    class SlowFeatures(FakeEngine):
-        def prefetch_features(self, frame: int) -> None:
-            super().prefetch_features(frame)
-            release.wait(10)  # the image encoder, until the test lets it finish
-
     def factory(m, f, c):
-        engines.append(SlowFeatures(m, f, c))
+        engines.append(FakeEngine(m, f, c, release))
         return engines[-1]
 
     h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=factory, opener=lambda p, mb: ArrayFrames())
     s = SessionController(h, frame_opener=lambda p, mb: ArrayFrames(), fingerprinter=lambda p: "fp")
     busy: list[bool] = []
-    s.modelBusyChanged.connect(busy.append)
+    s.model_status.busyChanged.connect(busy.append)
     try:
-        s.load_model(ModelSelection(Path("ckpt.pt")))
-        qtbot.waitUntil(lambda: s.model_state is ModelState.READY, timeout=5000)
+        s.model_status.load(ModelSelection(Path("ckpt.pt")))
+        qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=5000)
         s.open_video("v.mp4")  # shows frame 0: its features are computed at once
-        assert s.model_busy and busy == [True]
+        assert s.model_status.busy and busy == [True]
         qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=5000)  # frame 0 computing
         for frame in (3, 4, 5):  # scrubbing meanwhile: the worker skips all but the latest, and answers each
             s.set_frame(frame)
-        assert s.model_busy and busy == [True]
+        assert s.model_status.busy and busy == [True]
         release.set()
-        qtbot.waitUntil(lambda: not s.model_busy, timeout=5000)
+        qtbot.waitUntil(lambda: not s.model_status.busy, timeout=5000)
         assert busy == [True, False]
         assert [c for c in engines[-1].calls if c[0] == "prefetch"] == [("prefetch", 0), ("prefetch", 5)]
     finally:
@@ -289,7 +304,7 @@ def test_the_model_thread_runs_below_the_windows_priority() -> None:
     import os
     import sys
 
-    from annotator.worker import lower_priority
+    from annotator.model_loading import lower_priority
 
     if not sys.platform.startswith("linux"):
         assert not lower_priority(5)

@@ -61,22 +61,18 @@ class EditActions(QObject):
         a["nav.previous_issue"].triggered.connect(lambda: self.jump_to_issue(False))
 
     def undo(self) -> None:
-        if self.session.run is None:
-            self.session.undo_stack.undo()
-        else:
-            self.session.message.emit("A propagation is running; cancel it (Esc) before undoing.")
+        self.session.undo()
 
     def redo(self) -> None:
-        if self.session.run is None:
-            self.session.undo_stack.redo()
+        self.session.redo()
 
     def _current(self, fn: object) -> None:
         if self.session.current_obj is not None:
             fn(self.session.current_obj)
 
     def clear_frame(self) -> None:
-        if self.session.current_obj is not None and self.session.run is None:
-            self.session.clear_frame(self.session.current_obj, self.session.frame)
+        if self.session.current_obj is not None:
+            self.session.prompts.clear_frame(self.session.current_obj, self.session.frame)
 
     def delete_object(self) -> None:
         if self.session.current_obj is not None:
@@ -91,14 +87,14 @@ class EditActions(QObject):
         obj_id, frame = self.session.current_obj, self.session.frame
         if obj_id is None:
             return
-        entry = self.session.model.mask(obj_id, frame)
+        entry = self.session.doc.mask(obj_id, frame)
         if entry is None:
             self.session.message.emit("Nothing to lock: the object has no mask on this frame.")
             return
         self.session.set_locked(obj_id, [frame], not entry.locked)
 
     def cycle_object(self, step: int) -> None:
-        ids = [r.obj_id for r in self.session.model.objects()]
+        ids = [r.obj_id for r in self.session.doc.objects()]
         if not ids:
             return
         current = self.session.current_obj
@@ -106,8 +102,8 @@ class EditActions(QObject):
         self.session.select_object(ids[(index + step) % len(ids)])
 
     def jump_to_issue(self, forward: bool) -> None:
-        ids = [r.obj_id for r in self.session.model.objects()]
-        frame = next_issue(issue_frames(self.session.model.document, ids), self.session.frame, forward)
+        ids = [r.obj_id for r in self.session.doc.objects()]
+        frame = next_issue(issue_frames(self.session.doc.document, ids), self.session.frame, forward)
         if frame is None:
             self.session.message.emit("No low-confidence or jump frame " + ("after" if forward else "before") + " this one.")
         else:

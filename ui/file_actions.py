@@ -12,10 +12,12 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-from annotator.session_controller import PROJECT_SUFFIX, SessionController, VideoMissingError
+from annotator.project import PROJECT_SUFFIX
+from annotator.session_controller import SessionController, VideoMissingError
+from core.media import VIDEO_EXTENSIONS
 from ui.settings import AppSettings
 
-VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
+VIDEO_FILTER = f"Videos ({' '.join('*' + e for e in VIDEO_EXTENSIONS)});;All files (*)"
 PROJECT_FILTER = f"Masklet projects (*{PROJECT_SUFFIX});;All files (*)"
 OPENABLE_ERRORS = (OSError, ValueError, RuntimeError)  # FrameSourceError and ProjectError are ValueErrors or OSErrors
 

@@ -104,16 +104,16 @@ class MainWindow(QMainWindow):
         """Load the chosen (or downloaded default) checkpoint on the worker; say so when there is none."""
         selection = self.settings.model_settings().selection()
         if selection is None:
-            self.session.report_no_model(NO_MODEL)
+            self.session.model_status.report_none(NO_MODEL)
         else:
-            self.session.load_model(selection)
+            self.session.model_status.load(selection)
 
     def choose_model(self) -> None:
         from ui.model_dialog import ModelDialog
 
         dialog = ModelDialog(self, self.settings.model_settings())
         if dialog.exec() and dialog.selection is not None:
-            self.session.load_model(dialog.selection)
+            self.session.model_status.load(dialog.selection)
 
     # -- window ----------------------------------------------------------------------------
     def _update_title(self) -> None:
@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
             self.session.message.emit("Open a video or project first.")
             return
         base = self.session.project_path or self.session.video.path
-        ExportDialog(self.session.model.document, os.path.dirname(base), self).exec()
+        ExportDialog(self.session.doc.document, os.path.dirname(base), self).exec()
 
     def preferences(self) -> None:
         from ui.preferences_dialog import PreferencesDialog
@@ -158,7 +158,7 @@ class MainWindow(QMainWindow):
 
     def _autosave(self) -> None:
         s = self.session
-        if s.run is None and self.autosave.tick(s.model.document, s.project_path, s.dirty) is not None:
+        if s.runs.current is None and self.autosave.tick(s.doc.document, s.project_path, s.dirty) is not None:
             self.status.showMessage("Autosaved", 3000)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name

@@ -56,17 +56,17 @@ class ObjectsPanel(QWidget):
         self._updating = False
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        model = session.model
-        model.objectsChanged.connect(self.rebuild)
-        model.documentReset.connect(self.rebuild)
-        model.masksChanged.connect(lambda obj_id, frames: self._update_counts())
+        doc = session.doc
+        doc.objectsChanged.connect(self.rebuild)
+        doc.documentReset.connect(self.rebuild)
+        doc.masksChanged.connect(lambda obj_id, frames: self._update_counts())
         session.currentObjectChanged.connect(self._select_row)
         style.changed.connect(self.rebuild)
 
     def rebuild(self) -> None:
         self._updating = True
         try:
-            records = self.session.model.objects()
+            records = self.session.doc.objects()
             self.table.setRowCount(len(records))
             for row, record in enumerate(records):
                 name = QTableWidgetItem(swatch(record.color), record.name)
@@ -89,7 +89,7 @@ class ObjectsPanel(QWidget):
         self._select_row(self.session.current_obj or 0)
 
     def _update_counts(self) -> None:
-        masks = self.session.model.document.masks
+        masks = self.session.doc.document.masks
         was, self._updating = self._updating, True
         for row in range(self.table.rowCount()):
             obj_id = self.obj_id_at(row)
@@ -132,7 +132,7 @@ class ObjectsPanel(QWidget):
         obj_id = self.session.current_obj
         if obj_id is None:
             return
-        current = QColor(*self.session.model.object(obj_id).color)
+        current = QColor(*self.session.doc.object(obj_id).color)
         color = QColorDialog.getColor(current, self, "Object colour")
         if color.isValid():
             self.session.edit_object(obj_id, color=(color.red(), color.green(), color.blue()))

@@ -118,14 +118,14 @@ class OverlayPresenter(QObject):
         self.loader = FrameLoader(self)
         self.loader.loaded.connect(self._on_image)
         self.loader.failed.connect(session.message)
-        model = session.model
+        doc = session.doc
         session.frameChanged.connect(self._on_frame)
         session.videoChanged.connect(self.refresh)
-        session.pendingChanged.connect(self.refresh_markers)
-        model.masksChanged.connect(self._on_masks)
-        model.promptsChanged.connect(lambda obj_id, frame: self.refresh_markers())
-        model.objectsChanged.connect(self.refresh)
-        model.documentReset.connect(self.refresh)
+        session.prompts.pendingChanged.connect(self.refresh_markers)
+        doc.masksChanged.connect(self._on_masks)
+        doc.promptsChanged.connect(lambda obj_id, frame: self.refresh_markers())
+        doc.objectsChanged.connect(self.refresh)
+        doc.documentReset.connect(self.refresh)
         style.changed.connect(self.refresh)
 
     def _on_frame(self, frame: int) -> None:
@@ -142,7 +142,7 @@ class OverlayPresenter(QObject):
     def _on_masks(self, obj_id: int, frames: frozenset) -> None:
         if self.session.frame not in frames:
             return
-        if self.session.run is not None:
+        if self.session.runs.current is not None:
             self._deferred.start()  # results stream in: redraw once per event-loop pass, not per object
         else:
             self.refresh_overlay()
@@ -162,15 +162,15 @@ class OverlayPresenter(QObject):
         if video is None or self.session.frames is None:
             self.canvas.set_overlay(None)
             return
-        frame, model = self.session.frame, self.session.model
+        frame, doc = self.session.frame, self.session.doc
         layers: list[tuple[np.ndarray, tuple[int, int, int]]] = []
-        for record in model.objects():
+        for record in doc.objects():
             if not self.style.visible(record.obj_id):
                 continue
             if self._override is not None and self._override[0] == record.obj_id:
                 mask = self._override[1]
             else:
-                mask = model.mask_array(record.obj_id, frame)
+                mask = doc.mask_array(record.obj_id, frame)
             if mask is not None:
                 layers.append((mask, record.color))
         if not layers:  # nothing to paint: no frame-sized image to compose and upload
@@ -182,8 +182,8 @@ class OverlayPresenter(QObject):
         markers: list[Marker] = []
         boxes: list[tuple[float, float, float, float, QColor]] = []
         if self.session.video is not None:
-            for record in self.session.model.objects():
-                prompt = self.session.shown_prompt(record.obj_id, self.session.frame)
+            for record in self.session.doc.objects():
+                prompt = self.session.prompts.shown_prompt(record.obj_id, self.session.frame)
                 if prompt is None or not self.style.visible(record.obj_id):
                     continue
                 markers += [Marker(float(x), float(y), bool(lab)) for (x, y), lab in zip(prompt.points, prompt.labels)]

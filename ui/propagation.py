@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from annotator.session_controller import SessionController
 from annotator.session_run import RunProgress
-from core.types import Direction, FrameResult
+from core.types import Direction
 from ui.timeline import Timeline
 
 FOLLOW_MS = 80
@@ -68,14 +68,14 @@ class PropagationControls(QObject):
         actions["track.backward"].triggered.connect(lambda: self.propagate(Direction.BACKWARD))
         actions["track.both"].triggered.connect(lambda: self.propagate(Direction.BOTH))
         actions["track.range"].triggered.connect(lambda: self.propagate(Direction.FORWARD, use_range=True))
-        actions["track.cancel"].triggered.connect(session.cancel_run)
+        actions["track.cancel"].triggered.connect(session.runs.cancel)
         actions["track.all_objects"].setChecked(True)
         progress.cancel_button.clicked.connect(self.cancel)
-        session.runStarted.connect(self._started)
-        session.runProgress.connect(progress.report)
-        session.runFinished.connect(self._finished)
-        session.worker.worker.frameDone.connect(self._frame_done)
-        timeline.rangeChanged.connect(lambda a, b: self._enable(session.run is None))
+        session.runs.started.connect(self._started)
+        session.runs.progress.connect(progress.report)
+        session.runs.finished.connect(self._finished)
+        session.runs.frameDone.connect(self._frame_done)
+        timeline.rangeChanged.connect(lambda a, b: self._enable(session.runs.current is None))
         self._enable(True)
 
     def propagate(self, direction: Direction, use_range: bool = False) -> int | None:
@@ -85,12 +85,12 @@ class PropagationControls(QObject):
         if use_range and frame_range is None:
             self.session.message.emit("Select a frame range first: Shift+drag on the timeline.")
             return None
-        return self.session.propagate(direction, objects, frame_range)
+        return self.session.runs.propagate(direction, objects, frame_range)
 
     def cancel(self) -> None:
         self.progress.cancel_button.setEnabled(False)
         self.progress.label.setText("Cancelling…")
-        self.session.cancel_run()
+        self.session.runs.cancel()
 
     def _started(self, run_id: int) -> None:
         self.progress.start()
@@ -103,12 +103,11 @@ class PropagationControls(QObject):
         self.progress.stop()
         self._enable(True)
 
-    def _frame_done(self, run_id: int, result: FrameResult) -> None:
-        run = self.session.run
-        if self.follow and run is not None and run.run_id == run_id:
+    def _frame_done(self, frame: int) -> None:
+        if self.follow:
             # Show the newest finished frame, at most FOLLOW_MS apart: a fast engine must not
             # make the GUI thread decode and draw every frame it produces.
-            self._latest = result.frame
+            self._latest = frame
             if not self._follow_timer.isActive():
                 self._follow_timer.start()
 

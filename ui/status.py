@@ -25,8 +25,8 @@ class StatusBar(QStatusBar):
         self.addPermanentWidget(self.model_label)
         self.addPermanentWidget(self.choose_model)
         session.message.connect(lambda text: self.showMessage(text, MESSAGE_MS))
-        session.modelStateChanged.connect(self.show_model_state)
-        self.show_model_state(session.model_state.value, session.model_message)
+        session.model_status.stateChanged.connect(self.show_model_state)
+        self.show_model_state(session.model_status.state.value, session.model_status.message)
 
     def show_model_state(self, state: str, message: str) -> None:
         state = ModelState(state)

@@ -62,14 +62,14 @@ class Timeline(QWidget):
         self._anchor: int | None = None
         self.thumbnails = ThumbnailStrip(THUMB_H, self)
         self.thumbnails.changed.connect(self.update)
-        session.modelBusyChanged.connect(self.thumbnails.hold)  # a waiting annotator comes first
+        session.model_status.busyChanged.connect(self.thumbnails.hold)  # a waiting annotator comes first
         self.setMinimumHeight(LANES_TOP + LANE_H + 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setMouseTracking(False)
-        model = session.model
-        model.documentReset.connect(self.rebuild)
-        model.objectsChanged.connect(self.rebuild)
-        model.masksChanged.connect(self._on_masks)
+        doc = session.doc
+        doc.documentReset.connect(self.rebuild)
+        doc.objectsChanged.connect(self.rebuild)
+        doc.masksChanged.connect(self._on_masks)
         session.frameChanged.connect(lambda frame: self.update())
         session.videoChanged.connect(self.rebuild)
         session.videoChanged.connect(self._on_video)
@@ -81,9 +81,9 @@ class Timeline(QWidget):
         return self.session.frame_count()
 
     def rebuild(self) -> None:
-        n, doc = self.frame_count(), self.session.model.document
+        n, doc = self.frame_count(), self.session.doc.document
         self.lanes = {}
-        for record in self.session.model.objects():
+        for record in self.session.doc.objects():
             lane = Lane.empty(n)
             lane.update(doc, record.obj_id)
             self.lanes[record.obj_id] = lane
@@ -102,7 +102,7 @@ class Timeline(QWidget):
         if lane is None:
             self.rebuild()
             return
-        lane.update(self.session.model.document, obj_id, list(frames))
+        lane.update(self.session.doc.document, obj_id, list(frames))
         self.update()
 
     # -- geometry --------------------------------------------------------------------------
@@ -169,7 +169,7 @@ class Timeline(QWidget):
         rect = self.track_rect()
         self._paint_ruler(p, rect, n)
         self.thumbnails.paint(p, rect.left(), RULER_H + 1)
-        records = self.session.model.objects()
+        records = self.session.doc.objects()
         for row, record in enumerate(records):
             top = LANES_TOP + row * LANE_H
             lane = self.lanes.get(record.obj_id)

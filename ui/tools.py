@@ -70,11 +70,11 @@ class ToolController(QObject):
         left, right = button == Qt.MouseButton.LeftButton, button == Qt.MouseButton.RightButton
         negative = right or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         if self.tool is Tool.POINT and (left or right):
-            self.session.click(pos.x(), pos.y(), positive=not negative)
+            self.session.prompts.click(pos.x(), pos.y(), positive=not negative)
         elif self.tool is Tool.BOX and left:
             self._drag_from = pos
         elif self.tool is Tool.BOX and right:
-            self.session.click(pos.x(), pos.y(), positive=False)
+            self.session.prompts.click(pos.x(), pos.y(), positive=False)
         elif self.tool in (Tool.BRUSH, Tool.ERASER) and (left or right):
             self._begin_stroke(pos, erase=self.tool is Tool.ERASER or right)
         elif self.tool is Tool.SELECT and left:
@@ -93,12 +93,12 @@ class ToolController(QObject):
             start, self._drag_from = self._drag_from, None
             self.canvas.hide_band()
             if abs(pos.x() - start.x()) < MIN_BOX or abs(pos.y() - start.y()) < MIN_BOX:
-                self.session.click(pos.x(), pos.y(), positive=True)
+                self.session.prompts.click(pos.x(), pos.y(), positive=True)
             else:
                 w, h = self.canvas.image_size
                 x0, x1 = sorted((float(np.clip(start.x(), 0, w)), float(np.clip(pos.x(), 0, w))))
                 y0, y1 = sorted((float(np.clip(start.y(), 0, h)), float(np.clip(pos.y(), 0, h))))
-                self.session.box(x0, y0, x1, y1)
+                self.session.prompts.box(x0, y0, x1, y1)
         elif self._stroke is not None:
             self._end_stroke()
 
@@ -108,19 +108,18 @@ class ToolController(QObject):
         video = session.video
         if video is None:
             return
-        if session.run is not None:
-            session.message.emit("A propagation is running; cancel it (Esc) to edit.")
+        if session.refuse_edit():
             return
-        if session.current_obj is None or not session.model.has_object(session.current_obj):
+        if session.current_obj is None or not session.doc.has_object(session.current_obj):
             if erase:
                 return
             session.add_object()
         obj_id, frame = session.current_obj, session.frame
-        entry = session.model.mask(obj_id, frame)
+        entry = session.doc.mask(obj_id, frame)
         if entry is not None and entry.locked:
             session.message.emit("This mask is locked; unlock it to change it.")
             return
-        before = session.model.mask_array(obj_id, frame)
+        before = session.doc.mask_array(obj_id, frame)
         if before is None:
             before = np.zeros((video.height, video.width), bool)
         self._stroke = (obj_id, frame, before, before.copy(), erase)
@@ -144,13 +143,13 @@ class ToolController(QObject):
         obj_id, frame, before, after, erase = self._stroke
         self._stroke, self._last = None, None
         self.presenter.set_override(obj_id, None)
-        self.session.stroke(obj_id, frame, before, after, erase)
+        self.session.prompts.stroke(obj_id, frame, before, after, erase)
 
     def _pick(self, pos: QPointF) -> None:
         x, y = int(pos.x()), int(pos.y())
-        model, frame = self.session.model, self.session.frame
-        for record in reversed(model.objects()):  # the top-most drawn wins
-            mask = model.mask_array(record.obj_id, frame)
+        doc, frame = self.session.doc, self.session.frame
+        for record in reversed(doc.objects()):  # the top-most drawn wins
+            mask = doc.mask_array(record.obj_id, frame)
             if mask is not None and 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and mask[y, x]:
                 self.session.select_object(record.obj_id)
                 self.objectPicked.emit(record.obj_id)

@@ -9,7 +9,8 @@ from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file, fingerprint_images
 from core.frames.folder import DEFAULT_FOLDER_FPS, IMAGE_EXTENSIONS, FolderFrames, list_images
 from core.frames.index import open_index
-from core.frames.video import VIDEO_EXTENSIONS, VideoFrames
+from core.frames.video import VideoFrames
+from core.media import VIDEO_EXTENSIONS
 
 
 def _checked(path: str | Path) -> Path:

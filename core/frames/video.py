@@ -24,9 +24,9 @@ from core.frames.colour import frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
 from core.frames.index import PtsIndex, open_index, reason
+from core.media import VIDEO_EXTENSIONS  # noqa: F401 - re-exported by core.frames
 from core.types import CancelCheck, VideoInfo
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv")
 
 # Frames kept from one decode run when reading backward, at most a third of the cache: a
 # 250-frame GOP read backward is then decoded ~4 times over instead of once per frame.
