@@ -238,12 +238,13 @@ class SessionController(QObject):
         return self.frames.get(self.frame if frame is None else frame)
 
     # -- objects ---------------------------------------------------------------------------
-    def add_object(self, name: str | None = None, category: str = "object") -> int | None:
-        """A new object, selected; None without a video (an object belongs to a video)."""
+    def add_object(self, name: str | None = None, category: str = "object", obj_id: int | None = None) -> int | None:
+        """A new object (the next free id unless given), selected; None without a video (an
+        object belongs to a video)."""
         if self.video is None:
             self.message.emit("Open a video first: objects belong to a video.")
             return None
-        obj_id = self.doc.document.next_object_id()
+        obj_id = self.doc.document.next_object_id() if obj_id is None else obj_id
         record = ObjectRecord(obj_id, name or f"object {obj_id}", category, color_for(obj_id))
         self.undo_stack.push(AddObjectCommand(self.doc, record))
         self.select_object(obj_id)

@@ -12,13 +12,13 @@ import pytest
 import torch
 
 import main
-from annotator.cli.track import frames_to_process
 from annotator.cli.track_prompts import PromptsError, check_against_video, parse_prompts
 from annotator.document import MaskSource
 from annotator.project import load_project
 from core.frames import fingerprint, open_frames
 from core.types import Direction, Prompt
 from core.video import VideoSession
+from core.video.legs import Leg, frames_in
 from tests.sam2_helpers import random_model, save_random_checkpoint, tiny_test_config
 
 FRAMES = 6
@@ -62,7 +62,7 @@ def run(workdir: Path, *extra: str, out: str = "out.masklet", prompts: str = "pr
 def test_track_end_to_end(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(workdir) == 0
     err = capsys.readouterr().err
-    total = frames_to_process(2, FRAMES)
+    total = frames_in((Leg(2, Direction.BOTH),), FRAMES)
     assert total == 7 and f"{total}/{total}" in err and "wrote" in err
 
     doc, missing = load_project(workdir / "out.masklet")
@@ -167,4 +167,4 @@ def test_prompts_defaults_and_video_checks() -> None:
     check_against_video([obj], 10, 10, 5)
     with pytest.raises(PromptsError, match="outside the 8x8 picture"):
         check_against_video([obj], 8, 8, 5)
-    assert frames_to_process(0, 10) == 10 and frames_to_process(4, 10) == 11
+    assert frames_in((Leg(0, Direction.BOTH),), 10) == 10 and frames_in((Leg(4, Direction.BOTH),), 10) == 11

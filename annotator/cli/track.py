@@ -1,10 +1,11 @@
 """``masklet track VIDEO --prompts PROMPTS.json --checkpoint CKPT [--device auto|cpu|cuda|mps] --out PROJECT``.
 
-Runs SAM 2 over a whole video without a window: every prompt of the prompts file is given
-first (docs/prompts_json.md), then the objects are propagated forward from the earliest
-prompted frame to the last frame and backward from that frame to the first (as the official
-predictor does when asked for both directions), with a progress bar on stderr; the project
-is saved at the end. VIDEO is a video file or a folder of frames.
+Runs SAM 2 over a whole video without a window, through the same session code as the window
+(SessionController on an inline worker): every prompt of the prompts file is given first
+(docs/prompts_json.md), then the objects are propagated forward from the earliest prompted
+frame to the last frame and backward from that frame to the first (as the official predictor
+does when asked for both directions), with a progress bar on stderr; the project is saved at
+the end. VIDEO is a video file or a folder of frames.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import TYPE_CHECKING, Sequence
 from annotator.cli.args import CommandParser, parse
 from annotator.cli.progress import TerminalBar
 from annotator.cli.track_prompts import ObjectPrompts, PromptsError, check_against_video, read_prompts
-from annotator.document import AnnotationDocument, MaskEntry, MaskSource, VideoRef
+from annotator.document import AnnotationDocument
 from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
-from core.types import FrameResult, ObjectMask
 
 if TYPE_CHECKING:
     import torch
@@ -38,53 +38,61 @@ def build_parser() -> CommandParser:
     return parser
 
 
-def frames_to_process(start: int, frame_count: int) -> int:
-    """Frames the two passes visit: start..last forward, then start..0 backward (none from frame 0)."""
-    return (frame_count - start) + (start + 1 if start > 0 else 0)
+class TrackError(RuntimeError):
+    """The model or the engine refused the work; the message is one line."""
 
 
-def _entry(mask: ObjectMask, source: MaskSource) -> MaskEntry:
-    return MaskEntry(rle=mask.rle, source=source, object_score=float(mask.object_score), iou=float(mask.iou))
+def _loader(checkpoint: Path, device: "torch.device"):
+    """The CLI's model loader: the checkpoint on ``device``, bfloat16 autocast where the device
+    computes in it, no warm-up (nobody waits for a first click)."""
+    from annotator.model_loading import LoadedModel
+    from core.sam2.checkpoint import load_model
+    from core.sam2.device import autocast
 
+    def load(selection: object) -> LoadedModel:
+        return LoadedModel(load_model(checkpoint, device), str(device), lambda: autocast(device))
 
-def _store(doc: AnnotationDocument, result: FrameResult, prompted: set[tuple[int, int]]) -> None:
-    for obj_id, mask in result.objects.items():
-        source = MaskSource.PROMPTED if (obj_id, result.frame) in prompted else MaskSource.PROPAGATED
-        doc.set_mask(obj_id, result.frame, _entry(mask, source))
+    return load
 
 
 def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "torch.device", bar: TerminalBar) -> AnnotationDocument:
     """Prompt, propagate both ways, and return the document. Raises the caller's one-line errors."""
-    from core.frames import fingerprint, open_frames  # heavy imports only once the arguments are fine
-    from core.sam2.checkpoint import load_model
-    from core.sam2.device import autocast
+    from annotator.model_loading import make_engine, open_frames
+    from annotator.session_controller import SessionController
+    from annotator.worker import InlineWorker
+    from core.models.runtime import ModelSelection
+    from core.sam2.checkpoint import CheckpointError
     from core.types import Direction
-    from core.video import VideoSession
 
-    frames = open_frames(video)
+    worker = InlineWorker(loader=_loader(checkpoint, device), factory=make_engine, opener=open_frames)
+    session = SessionController(worker)
+    errors: list[str] = []
+    worker.worker.failed.connect(errors.append)
+    session.runs.progress.connect(lambda p: bar(p.done, p.total, "propagating"))
     try:
-        info = frames.info
+        session.model_status.load(ModelSelection(checkpoint))
+        if not session.model_status.is_ready:
+            raise CheckpointError(session.model_status.message)
+        session.open_video(str(video))
+        info = session.video
+        assert info is not None
         check_against_video(objects, info.width, info.height, info.frame_count)
-        model = load_model(checkpoint, device)
-        doc = AnnotationDocument(VideoRef(str(video.absolute()), info.width, info.height, info.frame_count,
-                                          info.fps, fingerprint(video)))
-        session = VideoSession(model, frames)
-        prompted = {(o.obj_id, p.frame) for o in objects for p in o.prompts}
-        with autocast(device):
-            for obj in objects:
-                doc.add_object(obj.name, obj.category, obj_id=obj.obj_id)
-                for prompt in obj.prompts:
-                    doc.set_prompt(obj.obj_id, prompt.frame, prompt)
-                    _store(doc, session.add_prompt(prompt), prompted)
-            start = min(frame for _, frame in prompted)
-            total = frames_to_process(start, info.frame_count)
-            bar(0, total, "propagating")
-            for done, result in enumerate(session.propagate(start, Direction.BOTH), start=1):
-                _store(doc, result, prompted)
-                bar(done, total, f"frame {result.frame}")
-        return doc
+        for obj in objects:
+            session.add_object(obj.name, obj.category, obj_id=obj.obj_id)
+            for prompt in obj.prompts:
+                session.set_frame(prompt.frame)
+                session.prompts.give(prompt)
+                if errors:
+                    raise TrackError(errors[0])
+        session.set_frame(min(p.frame for o in objects for p in o.prompts))
+        ended: list[tuple[bool, int]] = []
+        session.runs.finished.connect(lambda cancelled, frames: ended.append((cancelled, frames)))
+        session.runs.propagate(Direction.BOTH)
+        if not ended or ended[0][0]:
+            raise TrackError(errors[0] if errors else "propagation stopped early")
+        return session.doc.document
     finally:
-        frames.close()
+        session.shutdown()
 
 
 def main(argv: Sequence[str]) -> int:
@@ -121,7 +129,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"))
         save_project(doc, out)
-    except (PromptsError, FrameSourceError, CheckpointError, ProjectError) as exc:
+    except (PromptsError, FrameSourceError, CheckpointError, ProjectError, TrackError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     print(f"{PROG}: wrote {out}: {len(doc.objects)} objects, {doc.mask_count()} masks", file=sys.stderr)
