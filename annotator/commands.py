@@ -2,7 +2,7 @@
 
 A brush stroke keeps the bounding box of the pixels it touched with their old and new values,
 never whole frames; a propagation run keeps the entries it replaced; object edits keep the
-old field values. Commands that describe work already applied (a model result that streamed
+old field values. Commands that describe work already applied (a SAM 2 result that streamed
 in, a stroke already painted) skip their first ``redo``. A command that changes what SAM 2
 was told also adds its engine input to the document's log on redo and takes it back on undo,
 so the engine, which follows that log, forgets an undone click, stroke, deletion or run.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtGui import QUndoCommand
 
-from annotator.doc_model import DocumentModel
+from annotator.observed_document import ObservedDocument
 from annotator.document import MaskEntry, MaskSource, ObjectRecord
 from core.masks import encode
 from core.types import Prompt
@@ -24,10 +24,10 @@ from core.video.inputs import ClearInput, EngineInput, MaskInput, PromptInput, R
 
 class _AppliedOnce(QUndoCommand):
     """A command whose change may already be in the document when it is pushed (its engine
-    input never is: the first redo adds it). Subclasses set ``model`` and define ``apply``,
+    input never is: the first redo adds it). Subclasses set ``doc`` and define ``apply``,
     ``revert`` and ``engine_input``."""
 
-    model: DocumentModel
+    doc: ObservedDocument
 
     def __init__(self, text: str, already_applied: bool) -> None:
         super().__init__(text)
@@ -38,10 +38,10 @@ class _AppliedOnce(QUndoCommand):
             self._skip_apply = False
         else:
             self.apply()
-        self.model.push_input(self.engine_input())
+        self.doc.push_input(self.engine_input())
 
     def undo(self) -> None:
-        self.model.pop_input(self.engine_input())
+        self.doc.pop_input(self.engine_input())
         self.revert()
 
     def apply(self) -> None:  # pragma: no cover - every subclass defines it
@@ -55,30 +55,30 @@ class _AppliedOnce(QUndoCommand):
 
 
 class AddObjectCommand(QUndoCommand):
-    def __init__(self, model: DocumentModel, record: ObjectRecord) -> None:
+    def __init__(self, doc: ObservedDocument, record: ObjectRecord) -> None:
         super().__init__(f"Add {record.name}")
-        self.model, self.record = model, record
+        self.doc, self.record = doc, record
 
     def redo(self) -> None:
-        self.model.put_object(self.record)
+        self.doc.put_object(self.record)
 
     def undo(self) -> None:
-        self.model.remove_object(self.record.obj_id)
+        self.doc.remove_object(self.record.obj_id)
 
 
 class RemoveObjectCommand(_AppliedOnce):
-    def __init__(self, model: DocumentModel, obj_id: int) -> None:
-        super().__init__(f"Delete {model.object(obj_id).name}", already_applied=False)
-        self.model, self.obj_id = model, obj_id
+    def __init__(self, doc: ObservedDocument, obj_id: int) -> None:
+        super().__init__(f"Delete {doc.object(obj_id).name}", already_applied=False)
+        self.doc, self.obj_id = doc, obj_id
         self._removed: tuple | None = None
         self._input = RemoveInput(obj_id)
 
     def apply(self) -> None:
-        self._removed = self.model.remove_object(self.obj_id)
+        self._removed = self.doc.remove_object(self.obj_id)
 
     def revert(self) -> None:
         assert self._removed is not None
-        self.model.restore_object(*self._removed)
+        self.doc.restore_object(*self._removed)
 
     def engine_input(self) -> EngineInput:
         return self._input
@@ -87,19 +87,19 @@ class RemoveObjectCommand(_AppliedOnce):
 class EditObjectCommand(QUndoCommand):
     """Change fields of an object record (name, category, color, attributes)."""
 
-    def __init__(self, model: DocumentModel, obj_id: int, **changes: object) -> None:
-        record = model.object(obj_id)
+    def __init__(self, doc: ObservedDocument, obj_id: int, **changes: object) -> None:
+        record = doc.object(obj_id)
         label = ", ".join(sorted(changes))
         super().__init__(f"Edit {record.name} ({label})")
-        self.model, self.obj_id = model, obj_id
+        self.doc, self.obj_id = doc, obj_id
         self.new = dict(changes)
         self.old = {key: getattr(record, key) for key in changes}
 
     def redo(self) -> None:
-        self.model.update_object(self.obj_id, **self.new)
+        self.doc.update_object(self.obj_id, **self.new)
 
     def undo(self) -> None:
-        self.model.update_object(self.obj_id, **self.old)
+        self.doc.update_object(self.obj_id, **self.old)
 
 
 class SetFrameCommand(_AppliedOnce):
@@ -110,26 +110,26 @@ class SetFrameCommand(_AppliedOnce):
     """
 
     def __init__(
-        self, model: DocumentModel, obj_id: int, frame: int, prompt: Prompt | None, entry: MaskEntry | None,
+        self, doc: ObservedDocument, obj_id: int, frame: int, prompt: Prompt | None, entry: MaskEntry | None,
         text: str, already_applied: bool = False, item: PromptInput | None = None,
     ) -> None:
         super().__init__(text, already_applied)
-        self.model, self.obj_id, self.frame = model, obj_id, frame
+        self.doc, self.obj_id, self.frame = doc, obj_id, frame
         self.new_prompt, self.new_entry = prompt, entry
-        self.old_prompt = model.prompt(obj_id, frame)
-        self.old_entry = model.mask(obj_id, frame)
+        self.old_prompt = doc.prompt(obj_id, frame)
+        self.old_entry = doc.mask(obj_id, frame)
         self._input: EngineInput = item if item is not None else ClearInput(obj_id, frame)
 
     def engine_input(self) -> EngineInput:
         return self._input
 
     def apply(self) -> None:
-        self.model.set_prompt(self.obj_id, self.frame, self.new_prompt)
-        self.model.set_mask(self.obj_id, self.frame, self.new_entry)
+        self.doc.set_prompt(self.obj_id, self.frame, self.new_prompt)
+        self.doc.set_mask(self.obj_id, self.frame, self.new_entry)
 
     def revert(self) -> None:
-        self.model.set_prompt(self.obj_id, self.frame, self.old_prompt)
-        self.model.set_mask(self.obj_id, self.frame, self.old_entry)
+        self.doc.set_prompt(self.obj_id, self.frame, self.old_prompt)
+        self.doc.set_mask(self.obj_id, self.frame, self.old_entry)
 
 
 @dataclass(frozen=True)
@@ -175,18 +175,18 @@ class StrokeCommand(_AppliedOnce):
     """
 
     def __init__(
-        self, model: DocumentModel, obj_id: int, frame: int, patch: MaskPatch, height: int, width: int,
+        self, doc: ObservedDocument, obj_id: int, frame: int, patch: MaskPatch, height: int, width: int,
         erase: bool, already_applied: bool = False,
     ) -> None:
         super().__init__("Erase" if erase else "Brush", already_applied)
-        self.model, self.obj_id, self.frame, self.patch = model, obj_id, frame, patch
+        self.doc, self.obj_id, self.frame, self.patch = doc, obj_id, frame, patch
         self.size = (height, width)
-        old = model.mask(obj_id, frame)
+        old = doc.mask(obj_id, frame)
         self.old_meta = None if old is None else EntryMeta(old.source, old.locked, old.object_score, old.iou)
         self._input: MaskInput | None = None  # the painted mask, as SAM 2's mask prompt
 
     def _write(self, new: bool) -> None:
-        current = self.model.mask_array(self.obj_id, self.frame)
+        current = self.doc.mask_array(self.obj_id, self.frame)
         mask = np.zeros(self.size, bool) if current is None else current
         self.patch.paste(mask, new)
         if new:
@@ -199,7 +199,7 @@ class StrokeCommand(_AppliedOnce):
         else:
             meta = self.old_meta or EntryMeta(MaskSource.EDITED, False, None, None)
             entry = MaskEntry(encode(mask), meta.source, meta.locked, meta.object_score, meta.iou)
-        self.model.set_mask(self.obj_id, self.frame, entry)
+        self.doc.set_mask(self.obj_id, self.frame, entry)
 
     def apply(self) -> None:
         self._write(new=True)
@@ -209,7 +209,7 @@ class StrokeCommand(_AppliedOnce):
 
     def engine_input(self) -> EngineInput:
         if self._input is None:  # pushed already applied: the document holds the painted mask
-            entry = self.model.mask(self.obj_id, self.frame)
+            entry = self.doc.mask(self.obj_id, self.frame)
             assert entry is not None
             self._input = MaskInput(self.obj_id, self.frame, entry.rle)
         return self._input
@@ -222,10 +222,10 @@ class PropagationCommand(_AppliedOnce):
     already. run: the run as it went (core.video.inputs.TrackInput), for the engine's log.
     """
 
-    def __init__(self, model: DocumentModel, changes: dict[tuple[int, int], tuple[MaskEntry | None, MaskEntry | None]],
+    def __init__(self, doc: ObservedDocument, changes: dict[tuple[int, int], tuple[MaskEntry | None, MaskEntry | None]],
                  text: str, run: TrackInput) -> None:
         super().__init__(text, already_applied=True)
-        self.model = model
+        self.doc = doc
         self.changes = dict(changes)
         self.run = run
 
@@ -233,23 +233,23 @@ class PropagationCommand(_AppliedOnce):
         return self.run
 
     def apply(self) -> None:
-        self.model.set_masks({key: new for key, (_, new) in self.changes.items()})
+        self.doc.set_masks({key: new for key, (_, new) in self.changes.items()})
 
     def revert(self) -> None:
-        self.model.set_masks({key: old for key, (old, _) in self.changes.items()})
+        self.doc.set_masks({key: old for key, (old, _) in self.changes.items()})
 
 
 class LockCommand(QUndoCommand):
     """Lock (approve) or unlock one object's masks on some frames."""
 
-    def __init__(self, model: DocumentModel, obj_id: int, frames: list[int], locked: bool) -> None:
+    def __init__(self, doc: ObservedDocument, obj_id: int, frames: list[int], locked: bool) -> None:
         super().__init__(("Lock" if locked else "Unlock") + f" {len(frames)} frame(s)")
-        self.model, self.obj_id, self.locked = model, obj_id, locked
-        self.frames = [f for f in frames if (e := model.mask(obj_id, f)) is not None and e.locked != locked]
+        self.doc, self.obj_id, self.locked = doc, obj_id, locked
+        self.frames = [f for f in frames if (e := doc.mask(obj_id, f)) is not None and e.locked != locked]
 
     def redo(self) -> None:
-        self.model.set_locked(self.obj_id, self.frames, self.locked)
+        self.doc.set_locked(self.obj_id, self.frames, self.locked)
 
     def undo(self) -> None:
-        self.model.set_locked(self.obj_id, self.frames, not self.locked)
+        self.doc.set_locked(self.obj_id, self.frames, not self.locked)
 

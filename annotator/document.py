@@ -104,7 +104,7 @@ class AnnotationDocument:
         self.masks: dict[int, dict[int, MaskEntry]] = {}
         self.prompts: dict[int, dict[int, Prompt]] = {}
         # Dataset-level extras kept through import and export (JSON-able values), e.g. the
-        # SA-V video id, environment and split; see core.formats.model.Dataset.attributes.
+        # SA-V video id, environment and split; see core.formats.dataset.Dataset.attributes.
         self.metadata: dict[str, object] = {}
         self.inputs: list[EngineInput] = []
 

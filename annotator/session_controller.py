@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
 from annotator.commands import AddObjectCommand, EditObjectCommand, LockCommand, RemoveObjectCommand
-from annotator.doc_model import DocumentModel
+from annotator.observed_document import ObservedDocument
 from annotator.document import AnnotationDocument, ObjectRecord, VideoRef, color_for, inputs_from_content
 from annotator.model_status import ModelState, ModelStatus
 from annotator.prompting import Prompting
@@ -69,7 +69,7 @@ class SessionController(QObject):
         fingerprinter: Callable[[str], str] = _fingerprint, parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.doc = DocumentModel(parent=self)
+        self.doc = ObservedDocument(parent=self)
         self.undo_stack = QUndoStack(self)
         self.worker = worker or WorkerHandle(parent=self)
         self._open, self._fingerprint = frame_opener, fingerprinter

@@ -78,7 +78,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings, Qt, QTimer
     from PySide6.QtTest import QTest
 
-    from annotator.model_store import ModelSettings
+    from annotator.checkpoint_settings import CheckpointSettings
     from annotator.model_status import ModelState
     from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
     from core.types import Direction
@@ -95,7 +95,7 @@ def main() -> int:
 
         checkpoint = present_checkpoint(tmp / "random.pt")
     q = QSettings(str(tmp / "bench.ini"), QSettings.Format.IniFormat)
-    ModelSettings(q).save(ModelSelection(checkpoint, DeviceChoice.AUTO, PrecisionChoice.AUTO))
+    CheckpointSettings(q).save(ModelSelection(checkpoint, DeviceChoice.AUTO, PrecisionChoice.AUTO))
     w = MainWindow(settings=AppSettings(q))
     w.resize(1400, 900)
     w.show()

@@ -28,7 +28,7 @@ def main() -> int:
     from PySide6.QtCore import QSettings, Qt
     from PySide6.QtTest import QTest
 
-    from annotator.model_store import ModelSettings
+    from annotator.checkpoint_settings import CheckpointSettings
     from annotator.session_controller import ModelState
     from core.models.runtime import ModelSelection
     from core.types import Direction
@@ -44,7 +44,7 @@ def main() -> int:
 
         checkpoint = present_checkpoint(tmp / "random.pt", seed=4)
     q = QSettings(str(tmp / "shot.ini"), QSettings.Format.IniFormat)
-    ModelSettings(q).save(ModelSelection(checkpoint))
+    CheckpointSettings(q).save(ModelSelection(checkpoint))
     w = MainWindow(settings=AppSettings(q))
     w.resize(1580, 960)
     w.move(10, 10)

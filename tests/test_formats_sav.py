@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from core.formats import FormatError
-from core.formats.model import Dataset, Track
+from core.formats.dataset import Dataset, Track
 from core.formats.sav import from_sav, infer_stride, masklet_statistics, read_sav, to_sav, write_sav
 from core.masks import encode
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
-from annotator.model_store import ModelSettings
+from annotator.checkpoint_settings import CheckpointSettings
 from core.models.catalogue import CATALOGUE, default_entry, find
 from core.models.paths import checkpoint_path, partial_path
 from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
@@ -79,7 +79,7 @@ def test_download_in_the_background_then_use_it(
     assert dialog.result() == ModelDialog.DialogCode.Accepted
     expected = ModelSelection(checkpoint_path(TINY), DeviceChoice.CPU, PrecisionChoice.BF16, False)
     assert dialog.selection == expected
-    assert ModelSettings(QSettings()).selection() == expected  # saved
+    assert CheckpointSettings(QSettings()).selection() == expected  # saved
     again = make_dialog(qtbot)  # a new dialog shows the saved choice
     assert again.selected_entry() is TINY and again.chosen_path() == checkpoint_path(TINY)
     assert again.device_combo.currentData() == "cpu" and again.precision_combo.currentData() == "bf16"
@@ -157,7 +157,7 @@ def test_closing_during_a_download_stops_it(
 
 
 def test_settings_fall_back_to_the_downloaded_default(clean_cache: Path) -> None:
-    settings = ModelSettings(QSettings())
+    settings = CheckpointSettings(QSettings())
     assert settings.selection() is None
     settings.save(ModelSelection(clean_cache / "gone.pt", DeviceChoice.MPS))
     assert settings.selection() is None  # the saved file is gone and the default is not downloaded

@@ -29,12 +29,12 @@ def present_checkpoint(path: Path, seed: int = 1) -> Path:
 
 def settings_with_model(home: Path, checkpoint: Path | None):
     """AppSettings on an ini file under ``home``, with ``checkpoint`` chosen as the model."""
-    from annotator.model_store import ModelSettings
+    from annotator.checkpoint_settings import CheckpointSettings
     from ui.settings import AppSettings
 
     q = QSettings(str(home / "masklet-test.ini"), QSettings.Format.IniFormat)
     if checkpoint is not None:
-        ModelSettings(q).save(ModelSelection(checkpoint, DeviceChoice.CPU, PrecisionChoice.FP32))
+        CheckpointSettings(q).save(ModelSelection(checkpoint, DeviceChoice.CPU, PrecisionChoice.FP32))
     return AppSettings(q)
 
 

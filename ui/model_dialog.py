@@ -1,7 +1,7 @@
 """The Model dialog: pick an official checkpoint (downloading it if needed) or a local file, a device and a precision.
 
 Usage: ``dialog = ModelDialog(parent, settings); if dialog.exec(): worker.load(dialog.selection)``.
-Downloads and file checks run on background jobs (annotator.model_store); the dialog only
+Downloads and file checks run on background jobs (annotator.checkpoint_settings); the dialog only
 shows their progress and their one-line errors. No torch here.
 """
 
@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from annotator.model_store import BackgroundJob, ModelSettings, download_job, inspect_job
+from annotator.checkpoint_settings import BackgroundJob, CheckpointSettings, download_job, inspect_job
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
 from core.models.progress import DownloadProgress, format_bytes
 from core.models.paths import checkpoint_path, partial_path
@@ -50,15 +50,15 @@ _ERROR_STYLE = "color: #c0392b;"
 class ModelDialog(QDialog):
     """Catalogue, downloads with progress and cancel, a local file, device and precision.
 
-    settings: a ModelSettings, or the application's QSettings (default: QSettings()).
+    settings: a CheckpointSettings, or the application's QSettings (default: QSettings()).
     After ``exec()`` returns Accepted, ``selection`` holds the choice (also saved in ``settings``).
     """
 
-    def __init__(self, parent: QWidget | None = None, settings: ModelSettings | QSettings | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, settings: CheckpointSettings | QSettings | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.resize(900, 560)
-        self.settings = settings if isinstance(settings, ModelSettings) else ModelSettings(settings)
+        self.settings = settings if isinstance(settings, CheckpointSettings) else CheckpointSettings(settings)
         self.selection: ModelSelection | None = None
         self._download: BackgroundJob | None = None
         self._downloading: CheckpointEntry | None = None

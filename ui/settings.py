@@ -1,5 +1,5 @@
 """Persistent settings of the window (QSettings): layout, overlay look, recent files, caches, model
-(the model's own keys belong to annotator.model_store.ModelSettings).
+(the model's own keys belong to annotator.checkpoint_settings.CheckpointSettings).
 
 One typed accessor per setting, so no widget spells a key by hand. The window layout carries a
 version: a layout saved by an older window is ignored instead of misplacing the docks.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from annotator.model_store import ModelSettings
+from annotator.checkpoint_settings import CheckpointSettings
 
 LAYOUT_VERSION = 1
 MAX_RECENT = 10
@@ -91,9 +91,9 @@ class AppSettings:
         self.q.setValue("files/recent", [])
 
     # -- model ---------------------------------------------------------------------------
-    def model_settings(self) -> ModelSettings:
+    def model_settings(self) -> CheckpointSettings:
         """The model choice (shared with the Model dialog, which saves it)."""
-        return ModelSettings(self.q)
+        return CheckpointSettings(self.q)
 
     # -- window layout ---------------------------------------------------------------------
     def save_layout(self, geometry: QByteArray, state: QByteArray) -> None:

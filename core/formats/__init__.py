@@ -1,6 +1,6 @@
 """Dataset formats (Qt-free): COCO, YouTube-VIS, SA-V JSON, DAVIS palette PNGs, SA-V per-object PNGs.
 
-Every format reads and writes the plain :class:`~core.formats.model.Dataset`; the
+Every format reads and writes the plain :class:`~core.formats.dataset.Dataset`; the
 annotator converts its document to and from it. Writers are atomic (see
 :mod:`core.formats.atomic`). ``FORMATS`` names each format for the command line and dialogs.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from core.formats.coco import read_coco, write_coco
-from core.formats.model import Dataset, ExportCancelled, FormatError, Track
+from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track
 from core.formats.png_masks import read_davis, read_object_pngs, write_davis, write_object_pngs
 from core.formats.sav import read_sav, write_sav
 from core.formats.ytvis import read_ytvis, write_ytvis

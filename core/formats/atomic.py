@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
-from core.formats.model import FormatError
+from core.formats.dataset import FormatError
 
 
 def _fsync_dir(path: Path) -> None:

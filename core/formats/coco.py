@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.formats.atomic import check_target, read_json, write_json_atomic
-from core.formats.model import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
+from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
 from core.formats.segmentation import rle_from_segmentation
 from core.types import CancelCheck, ProgressCallback
 

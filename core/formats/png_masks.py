@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from core.formats.atomic import atomic_directory
-from core.formats.model import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem
+from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem
 from core.masks import Rle, empty, encode
 from core.types import CancelCheck, ProgressCallback
 

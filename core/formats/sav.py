@@ -15,7 +15,7 @@ import numpy as np
 from pycocotools import mask as mask_utils
 
 from core.formats.atomic import check_target, read_json, write_json_atomic
-from core.formats.model import Dataset, ExportCancelled, FormatError, Track
+from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track
 from core.masks import Rle, empty
 from core.types import CancelCheck, ProgressCallback
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pycocotools import mask as mask_utils
 
-from core.formats.model import FormatError
+from core.formats.dataset import FormatError
 from core.masks import Rle
 
 

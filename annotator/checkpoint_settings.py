@@ -28,7 +28,7 @@ Inspector = Callable[[Path], object]
 _GROUP = "model"
 
 
-class ModelSettings:
+class CheckpointSettings:
     """The model choice in QSettings (group ``model``): checkpoint path, device, precision, compile."""
 
     def __init__(self, settings: QSettings | None = None) -> None:

@@ -17,7 +17,7 @@ from core.types import Prompt
 from core.video.inputs import EngineInput
 
 
-class DocumentModel(QObject):
+class ObservedDocument(QObject):
     """The window's one annotation document, with change signals.
 
     Signals: objectsChanged() after an object is added, removed or edited;
