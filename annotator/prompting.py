@@ -70,10 +70,7 @@ class Prompting(QObject):
     def give(self, prompt: Prompt) -> bool:
         """Send a whole prompt for its object and frame (it replaces that frame's prompt)."""
         s = self.session
-        if s.frames is None or s.refuse_while_running() or not s.doc.has_object(prompt.obj_id):
-            return False
-        if not s.model_status.is_ready:
-            s.message.emit(f"Clicks need a SAM 2 model ({s.model_status.message}); the brush works without one.")
+        if not self._can_prompt() or not s.doc.has_object(prompt.obj_id):
             return False
         item = PromptInput(prompt)
         request_id = s.next_id()
@@ -83,12 +80,14 @@ class Prompting(QObject):
         s.worker.submit(PromptRequest(request_id, log, item))
         return True
 
+    def _can_prompt(self) -> bool:
+        s = self.session
+        return s.frames is not None and not s.refuse_while_running() and not s.refuse_without_model(
+            "Clicks need a SAM 2 model", "; the brush works without one.")
+
     def _base(self) -> Prompt | None:
         s = self.session
-        if s.frames is None or s.refuse_while_running():
-            return None
-        if not s.model_status.is_ready:
-            s.message.emit(f"Clicks need a SAM 2 model ({s.model_status.message}); the brush works without one.")
+        if not self._can_prompt():
             return None
         if s.current_obj is None or not s.doc.has_object(s.current_obj):
             s.add_object()

@@ -47,10 +47,7 @@ class Runs(QObject):
                   frame_range: tuple[int, int] | None = None) -> int | None:
         """Track ``obj_ids`` (all objects when None) from the current frame, or over an inclusive range."""
         s = self.session
-        if s.frames is None or s.refuse_edit():
-            return None
-        if not s.model_status.is_ready:
-            s.message.emit(f"Propagation needs a SAM 2 model ({s.model_status.message}).")
+        if s.frames is None or s.refuse_edit() or s.refuse_without_model("Propagation needs a SAM 2 model"):
             return None
         doc = s.doc.document
         ids = sorted(doc.objects) if obj_ids is None else [o for o in obj_ids if o in doc.objects]

@@ -107,6 +107,13 @@ class SessionController(QObject):
             return True
         return False
 
+    def refuse_without_model(self, need: str, tail: str = ".") -> bool:
+        """True (and says ``need`` with the model's state) while no model is ready."""
+        if self.model_status.is_ready:
+            return False
+        self.message.emit(f"{need} ({self.model_status.message}){tail}")
+        return True
+
     def refuse_locked(self, obj_id: int, frame: int) -> bool:
         entry = self.doc.mask(obj_id, frame)
         if entry is not None and entry.locked:

@@ -8,9 +8,11 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
+
+from ui.dialog_buttons import action_buttons, ok_button
 
 from annotator.document import AnnotationDocument
 from annotator.project_exchange import export_document
@@ -78,10 +80,7 @@ class ExportDialog(QDialog):
         form.addRow("Format", self.format)
         form.addRow("Save to", row)
         form.addRow("Every Nth frame", self.stride)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
-        self.buttons.accepted.connect(self.start)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = action_buttons(self, "Export", self.start)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.bar)
@@ -116,7 +115,7 @@ class ExportDialog(QDialog):
         self.job = ExportJob(self.doc, self.format.currentData(), Path(self.path.text().strip()), self.stride.value())
         self.job.progress.connect(self._progress)
         self.job.finished.connect(self._finished)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        ok_button(self.buttons).setEnabled(False)
         self.status.setText("Exporting…")
         self.job.start()
 
@@ -126,7 +125,7 @@ class ExportDialog(QDialog):
 
     def _finished(self, error: str) -> None:
         self.job = None
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(True)
+        ok_button(self.buttons).setEnabled(True)
         if error:
             self.status.setText(f"Export failed: {error}" if error != "cancelled" else "Export cancelled.")
             return

@@ -7,64 +7,53 @@ The loader is the only reader of the window's frame source; the model worker has
 
 from __future__ import annotations
 
-import threading
-
 from PySide6.QtCore import QObject, Signal
 
 from core.types import FrameSource
+from ui.background import LatestWorkThread
 
 
-class FrameLoader(QObject):
+class FrameLoader(LatestWorkThread):
     """Signals: loaded(frame: int, image: (H, W, 3) uint8 RGB); failed(message: str)."""
 
     loaded = Signal(int, object)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._cond = threading.Condition()
-        self._wanted: tuple[FrameSource, int] | None = None
-        self._busy = False
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="masklet-frame-loader", daemon=True)
-        self._thread.start()
+        super().__init__("masklet-frame-loader", parent)
+        self._request: tuple[FrameSource, int] | None = None
+        self._start()
 
     def request(self, source: FrameSource, frame: int) -> None:
         """Decode ``frame`` of ``source`` next, replacing any request not started yet."""
         with self._cond:
-            self._wanted = (source, frame)
+            self._request = (source, frame)
             self._cond.notify()
 
-    def idle(self) -> bool:
-        """True when nothing is waiting or decoding."""
-        with self._cond:
-            return self._wanted is None and not self._busy
+    def _ready(self) -> bool:
+        return self._request is not None
 
-    def stop(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._stopped = True
-            self._wanted = None
-            self._cond.notify()
-        self._thread.join(timeout)
+    def _take(self) -> tuple[FrameSource, int]:
+        item, self._request = self._request, None
+        assert item is not None
+        return item
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while self._wanted is None and not self._stopped:
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                source, frame = self._wanted
-                self._wanted, self._busy = None, True
-            try:
-                image = source.get(frame)
-            except Exception as exc:  # a closed or broken source: one line, the loop goes on
-                message = f"cannot show frame {frame}: {exc}".splitlines()[0]
-                image = None
-            with self._cond:
-                self._busy = False
-                superseded = self._wanted is not None or self._stopped
-            if image is not None and not superseded:
-                self.loaded.emit(frame, image)
-            elif image is None and not superseded:
-                self.failed.emit(message)
+    def _drop(self) -> None:
+        self._request = None
+
+    def _compute(self, item: tuple[FrameSource, int]) -> tuple[object, str]:
+        source, frame = item
+        try:
+            return source.get(frame), ""
+        except Exception as exc:  # a closed or broken source: one line, the loop goes on
+            return None, f"cannot show frame {frame}: {exc}".splitlines()[0]
+
+    def _wanted(self, item: tuple[FrameSource, int]) -> bool:
+        return self._request is None  # not superseded by a newer request
+
+    def _deliver(self, item: tuple[FrameSource, int], result: tuple[object, str]) -> None:
+        image, message = result
+        if image is not None:
+            self.loaded.emit(item[1], image)
+        else:
+            self.failed.emit(message)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -30,10 +29,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.dialog_buttons import action_buttons, ok_button
+
 from annotator.checkpoint_settings import BackgroundJob, CheckpointSettings, download_job, inspect_job
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
 from core.models.progress import DownloadProgress, format_bytes
-from core.models.paths import checkpoint_path, partial_path
+from core.models.paths import checkpoint_path, partial_bytes
 from core.models.runtime import (
     DEVICE_LABELS,
     PRECISION_LABELS,
@@ -136,10 +137,7 @@ class ModelDialog(QDialog):
 
         self.choice_label = QLabel("")
         self.choice_label.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use this model")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons = action_buttons(self, "Use this model", self.accept)
 
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
@@ -188,15 +186,13 @@ class ModelDialog(QDialog):
 
     def _refresh(self) -> None:
         for row, entry in enumerate(CATALOGUE):
-            target = checkpoint_path(entry)
+            target, partial = checkpoint_path(entry), partial_bytes(entry)
             if self._downloading is entry:
                 status = "Downloading…"
             elif target.is_file():
                 status = "Downloaded"
-            elif partial_path(target).is_file():
-                status = f"Partial ({format_bytes(partial_path(target).stat().st_size)}), resumes"
             else:
-                status = "Not downloaded"
+                status = "Not downloaded" if partial is None else f"Partial ({format_bytes(partial)}), resumes"
             item = self.table.item(row, _STATUS)
             item.setText(status)
             item.setToolTip(str(target) if target.is_file() else status)
@@ -207,7 +203,7 @@ class ModelDialog(QDialog):
         self.progress.setVisible(busy)
         self.local_button.setEnabled(self._inspect is None)
         chosen = self.chosen_path()
-        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(chosen is not None and self._inspect is None)
+        ok_button(self.buttons).setEnabled(chosen is not None and self._inspect is None)
         if chosen is not None:
             self.choice_label.setText(f"Will use: {chosen}")
         elif entry is not None:

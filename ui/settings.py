@@ -15,65 +15,50 @@ LAYOUT_VERSION = 1
 MAX_RECENT = 10
 
 
+def read_value(q: QSettings, key: str, default: object, kind: type) -> object:
+    """``key`` as ``kind`` (ini files store text), ``default`` when absent or unreadable."""
+    value = q.value(key, default)
+    try:
+        if kind is bool and isinstance(value, str):
+            return value.lower() in ("1", "true", "yes")
+        return kind(value)
+    except (TypeError, ValueError):
+        return default
+
+
+class _Value:
+    """One typed setting as an attribute of AppSettings: read with its default, written as ``kind``;
+    clamp: (low, high) bounds applied on reading."""
+
+    def __init__(self, key: str, default: object, kind: type, doc: str = "",
+                 clamp: tuple[float, float] | None = None) -> None:
+        self.key, self.default, self.kind, self.clamp = key, default, kind, clamp
+        self.__doc__ = doc
+
+    def __get__(self, settings: "AppSettings | None", owner: type) -> object:
+        if settings is None:
+            return self
+        value = read_value(settings.q, self.key, self.default, self.kind)
+        if self.clamp is not None:
+            value = min(self.clamp[1], max(self.clamp[0], value))
+        return value
+
+    def __set__(self, settings: "AppSettings", value: object) -> None:
+        settings.q.setValue(self.key, self.kind(value))
+
+
 class AppSettings:
     """Typed view of Masklet's QSettings (organisation and application "Masklet")."""
 
     def __init__(self, qsettings: QSettings | None = None) -> None:
         self.q = qsettings or QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "Masklet", "Masklet")
 
-    def _get(self, key: str, default: object, kind: type) -> object:
-        value = self.q.value(key, default)
-        try:
-            if kind is bool and isinstance(value, str):
-                return value.lower() in ("1", "true", "yes")
-            return kind(value)
-        except (TypeError, ValueError):
-            return default
-
-    # -- overlay ---------------------------------------------------------------------------
-    @property
-    def opacity(self) -> float:
-        """Mask fill opacity, 0..1."""
-        return min(1.0, max(0.0, float(self._get("view/opacity", 0.45, float))))
-
-    @opacity.setter
-    def opacity(self, value: float) -> None:
-        self.q.setValue("view/opacity", float(value))
-
-    @property
-    def outline(self) -> bool:
-        return bool(self._get("view/outline", True, bool))
-
-    @outline.setter
-    def outline(self, value: bool) -> None:
-        self.q.setValue("view/outline", bool(value))
-
-    @property
-    def brush_size(self) -> int:
-        """Brush diameter in image pixels."""
-        return int(self._get("tools/brush_size", 20, int))
-
-    @brush_size.setter
-    def brush_size(self, value: int) -> None:
-        self.q.setValue("tools/brush_size", int(value))
-
-    # -- caches ----------------------------------------------------------------------------
-    @property
-    def frame_cache_mb(self) -> int:
-        return int(self._get("cache/frames_mb", 512, int))
-
-    @frame_cache_mb.setter
-    def frame_cache_mb(self, value: int) -> None:
-        self.q.setValue("cache/frames_mb", int(value))
-
-    @property
-    def feature_cache_frames(self) -> int:
-        """How many frames' image features the engine keeps."""
-        return int(self._get("cache/feature_frames", 16, int))
-
-    @feature_cache_frames.setter
-    def feature_cache_frames(self, value: int) -> None:
-        self.q.setValue("cache/feature_frames", int(value))
+    # -- overlay, tools, caches (typed values, see _Value) ----------------------------------
+    opacity = _Value("view/opacity", 0.45, float, "Mask fill opacity, 0..1.", clamp=(0.0, 1.0))
+    outline = _Value("view/outline", True, bool)
+    brush_size = _Value("tools/brush_size", 20, int, "Brush diameter in image pixels.")
+    frame_cache_mb = _Value("cache/frames_mb", 512, int)
+    feature_cache_frames = _Value("cache/feature_frames", 16, int, "How many frames' image features the engine keeps.")
 
     # -- recent files ----------------------------------------------------------------------
     def recent_files(self) -> list[str]:
@@ -102,7 +87,7 @@ class AppSettings:
         self.q.setValue("window/state", state)
 
     def layout(self) -> tuple[QByteArray, QByteArray] | None:
-        if int(self._get("window/layout_version", 0, int)) != LAYOUT_VERSION:
+        if int(read_value(self.q, "window/layout_version", 0, int)) != LAYOUT_VERSION:
             return None
         geometry, state = self.q.value("window/geometry"), self.q.value("window/state")
         if not isinstance(geometry, QByteArray) or not isinstance(state, QByteArray):

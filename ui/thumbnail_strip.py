@@ -9,7 +9,6 @@ replaces the job in progress: thumbnails already decoded for frames still shown 
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +16,7 @@ from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 from PySide6.QtGui import QImage, QPainter
 
 from core.types import FrameSource
+from ui.background import LatestWorkThread
 
 RELAYOUT_DELAY_MS = 120  # a window resize sends many events; lay out once it settles
 
@@ -65,7 +65,7 @@ def to_qimage(rgb: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class ThumbnailLoader(QObject):
+class ThumbnailLoader(LatestWorkThread):
     """Decodes a list of thumbnails on its own thread; a new job replaces the one in progress.
 
     Signal: loaded(job: int, frame: int, image: QImage); the receiver drops stale jobs.
@@ -74,14 +74,10 @@ class ThumbnailLoader(QObject):
     loaded = Signal(int, int, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._cond = threading.Condition()
+        super().__init__("masklet-thumbnails", parent)
         self._job: tuple[int, FrameSource, list[int], int] | None = None  # id, source, frames left, height
-        self._busy = False
         self._held = False
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="masklet-thumbnails", daemon=True)
-        self._thread.start()
+        self._start()
 
     def request(self, job: int, source: FrameSource, frames: list[int], height: int) -> None:
         with self._cond:
@@ -102,33 +98,33 @@ class ThumbnailLoader(QObject):
         with self._cond:
             return self._job is None and not self._busy
 
-    def stop(self, timeout: float = 5.0) -> None:
-        with self._cond:
-            self._stopped, self._job = True, None
-            self._cond.notify()
-        self._thread.join(timeout)
+    def _ready(self) -> bool:
+        return self._job is not None and not self._held
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while (self._job is None or self._held) and not self._stopped:
-                    self._cond.wait()
-                if self._stopped:
-                    return
-                job, source, frames, height = self._job
-                frame = frames.pop(0)
-                if not frames:
-                    self._job = None
-                self._busy = True
-            try:
-                image = to_qimage(thumbnail_of(source, frame, height))
-            except Exception:  # noqa: BLE001 - a source closed under us: that thumbnail stays blank
-                image = None
-            with self._cond:
-                self._busy = False
-                current = self._job is None or self._job[0] == job
-            if image is not None and current and not self._stopped:
-                self.loaded.emit(job, frame, image)
+    def _take(self) -> tuple[int, FrameSource, int, int]:
+        assert self._job is not None
+        job, source, frames, height = self._job
+        frame = frames.pop(0)
+        if not frames:
+            self._job = None
+        return job, source, frame, height
+
+    def _drop(self) -> None:
+        self._job = None
+
+    def _compute(self, item: tuple[int, FrameSource, int, int]) -> QImage | None:
+        _, source, frame, height = item
+        try:
+            return to_qimage(thumbnail_of(source, frame, height))
+        except Exception:  # noqa: BLE001 - a source closed under us: that thumbnail stays blank
+            return None
+
+    def _wanted(self, item: tuple[int, FrameSource, int, int]) -> bool:
+        return self._job is None or self._job[0] == item[0]
+
+    def _deliver(self, item: tuple[int, FrameSource, int, int], image: QImage | None) -> None:
+        if image is not None:
+            self.loaded.emit(item[0], item[2], image)
 
 
 class ThumbnailStrip(QObject):

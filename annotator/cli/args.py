@@ -31,3 +31,20 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
+
+
+def dataset_command(prog: str, description: str, source: tuple[str, str], out: tuple[str, str]) -> CommandParser:
+    """A parser for a command from one file to another through a dataset format.
+
+    source, out: (metavar, help) of the positional input and of ``--out``; ``--format`` lists
+    every format and ``--force`` allows replacing the output.
+    """
+    from core.formats import FORMATS
+
+    parser = CommandParser(prog=prog, description=description)
+    parser.add_argument("source", metavar=source[0], help=source[1])
+    parser.add_argument("--format", required=True, choices=sorted(FORMATS),
+                        help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()))
+    parser.add_argument("--out", required=True, metavar=out[0], help=out[1])
+    parser.add_argument("--force", action="store_true", help=f"replace {out[0]} if it exists")
+    return parser

@@ -12,25 +12,20 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from annotator.cli.args import CommandParser, parse, positive_int
+from annotator.cli.args import CommandParser, dataset_command, parse, positive_int
 from annotator.cli.progress import TerminalBar
 from annotator.project import ProjectError, load_project
 from annotator.project_exchange import export_document
-from core.formats import FORMATS, FormatError
+from core.formats import FormatError
 
 PROG = "masklet export"
 
 
 def build_parser() -> CommandParser:
-    parser = CommandParser(prog=PROG, description="Write a Masklet project as a dataset.")
-    parser.add_argument("project", metavar="PROJECT", help="a .masklet project file")
-    parser.add_argument("--format", required=True, choices=sorted(FORMATS),
-                        help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()))
-    parser.add_argument("--out", required=True, metavar="PATH",
-                        help="the JSON file (coco, ytvis, sav) or folder (davis, png) to write")
+    parser = dataset_command(PROG, "Write a Masklet project as a dataset.", ("PROJECT", "a .masklet project file"),
+                             ("PATH", "the JSON file (coco, ytvis, sav) or folder (davis, png) to write"))
     parser.add_argument("--stride", type=positive_int, default=1, metavar="N",
                         help="export every Nth frame (default 1: every frame)")
-    parser.add_argument("--force", action="store_true", help="replace PATH if it exists")
     return parser
 
 
@@ -39,7 +34,7 @@ def main(argv: Sequence[str]) -> int:
     if isinstance(args, int):
         return args
     try:
-        doc = load_project(Path(args.project)).document
+        doc = load_project(Path(args.source)).document
         bar = TerminalBar(sys.stderr, f"export {args.format}")
         export_document(doc, args.format, Path(args.out), stride=args.stride, overwrite=args.force, progress=bar)
     except (ProjectError, FormatError) as exc:

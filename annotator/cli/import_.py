@@ -11,22 +11,19 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from annotator.cli.args import CommandParser, parse
+from annotator.cli.args import CommandParser, dataset_command, parse
 from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
 from annotator.project_exchange import import_document
-from core.formats import FORMATS, FormatError
+from core.formats import FormatError
 
 PROG = "masklet import"
 
 
 def build_parser() -> CommandParser:
-    parser = CommandParser(prog=PROG, description="Make a Masklet project from a dataset.")
-    parser.add_argument("path", metavar="PATH", help="the dataset: a JSON file (sav, coco, ytvis) or a folder (davis, png)")
-    parser.add_argument("--format", required=True, choices=sorted(FORMATS),
-                        help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()))
+    parser = dataset_command(PROG, "Make a Masklet project from a dataset.",
+                             ("PATH", "the dataset: a JSON file (sav, coco, ytvis) or a folder (davis, png)"),
+                             ("PROJECT", f"the project file to write ({PROJECT_SUFFIX})"))
     parser.add_argument("--video", metavar="VIDEO", help="the video file or frame folder the masks belong to")
-    parser.add_argument("--out", required=True, metavar="PROJECT", help=f"the project file to write ({PROJECT_SUFFIX})")
-    parser.add_argument("--force", action="store_true", help="replace PROJECT if it exists")
     return parser
 
 
@@ -39,7 +36,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: {out} already exists (add --force to replace it)", file=sys.stderr)
         return 1
     try:
-        doc = import_document(Path(args.path), args.format, args.video)
+        doc = import_document(Path(args.source), args.format, args.video)
         save_project(doc, out)
     except (ProjectError, FormatError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

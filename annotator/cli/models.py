@@ -13,7 +13,7 @@ from typing import Sequence, TextIO
 
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, UnknownModelError, find
 from core.models.download import DownloadCancelled, DownloadError, download_entry
-from core.models.paths import checkpoint_path, checkpoints_dir, partial_path
+from core.models.paths import checkpoint_path, checkpoints_dir, partial_bytes
 from core.models.progress import DownloadProgress, format_bytes
 
 
@@ -32,13 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 def list_models(out: TextIO) -> int:
     rows = [("name", "version", "size", "file size", "downloaded", "path")]
     for entry in CATALOGUE:
-        target = checkpoint_path(entry)
-        if target.is_file():
-            state = "yes"
-        elif partial_path(target).is_file():
-            state = f"partial ({format_bytes(partial_path(target).stat().st_size)})"
-        else:
-            state = "no"
+        target, partial = checkpoint_path(entry), partial_bytes(entry)
+        state = "yes" if target.is_file() else "no" if partial is None else f"partial ({format_bytes(partial)})"
         default = " (default)" if entry.name == DEFAULT_NAME else ""
         rows.append((entry.name + default, entry.version.value, entry.size.label, format_bytes(entry.size_bytes), state, str(target)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

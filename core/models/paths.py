@@ -47,3 +47,13 @@ def is_downloaded(entry: CheckpointEntry, directory: Path | None = None) -> bool
     so being there means it was verified.
     """
     return checkpoint_path(entry, directory).is_file()
+
+
+def partial_bytes(entry: CheckpointEntry) -> int | None:
+    """Bytes an unfinished download of ``entry`` holds so far; None when the file is complete or
+    no download was started."""
+    target = checkpoint_path(entry)
+    part = partial_path(target)
+    if target.is_file() or not part.is_file():
+        return None
+    return part.stat().st_size
