@@ -13,7 +13,8 @@ from annotator.checkpoint_settings import CheckpointSettings
 from core.models.catalogue import CATALOGUE, default_entry, find
 from core.models.paths import checkpoint_path, partial_path
 from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
-from ui.model_dialog import COLUMNS, ModelDialog
+from ui.catalogue_table import COLUMNS
+from ui.model_dialog import ModelDialog
 
 from .test_download_helpers import (  # noqa: F401 - fixtures
     Behaviour,

@@ -12,39 +12,18 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
-    QComboBox,
-    QDialog,
-    QFileDialog,
-    QFormLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
+    QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout,
     QWidget,
 )
-
-from ui.dialog_buttons import action_buttons, ok_button
 
 from annotator.checkpoint_settings import BackgroundJob, CheckpointSettings, download_job, inspect_job
 from core.models.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
 from core.models.progress import DownloadProgress, format_bytes
 from core.models.paths import checkpoint_path, partial_bytes
-from core.models.runtime import (
-    DEVICE_LABELS,
-    PRECISION_LABELS,
-    DeviceChoice,
-    ModelSelection,
-    PrecisionChoice,
-)
+from core.models.runtime import DEVICE_LABELS, PRECISION_LABELS, DeviceChoice, ModelSelection, PrecisionChoice
+from ui.catalogue_table import STATUS_COLUMN, catalogue_table
+from ui.dialog_buttons import action_buttons, ok_button
 
-COLUMNS = ("Model", "Speed (fps)", "Accuracy (J&F)", "Download", "Best for", "Status")
-_STATUS = COLUMNS.index("Status")
 _ERROR_STYLE = "color: #c0392b;"
 
 
@@ -76,23 +55,7 @@ class ModelDialog(QDialog):
             "SAM 2.1 tiny is a good start; files are downloaded once into your cache folder."
         )
         intro.setWordWrap(True)
-        self.table = QTableWidget(len(CATALOGUE), len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        for column, tip in ((1, "Official figure: frames per second on an NVIDIA A100"), (2, "Official figure: J&F on the SA-V test set")):
-            self.table.horizontalHeaderItem(column).setToolTip(tip)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(COLUMNS.index("Best for"), QHeaderView.ResizeMode.Stretch)
-        for row, entry in enumerate(CATALOGUE):
-            title = entry.title + (" (recommended)" if entry.name == DEFAULT_NAME else "")
-            cells = (title, f"{entry.speed_fps:.1f}", f"{entry.sav_jf:.1f}", format_bytes(entry.size_bytes), entry.purpose, "")
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(entry.file_name if column == 0 else text)
-                self.table.setItem(row, column, item)
+        self.table = catalogue_table()
         self.table.itemSelectionChanged.connect(self._row_selected)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._double_clicked(row))
 
@@ -193,7 +156,7 @@ class ModelDialog(QDialog):
                 status = "Downloaded"
             else:
                 status = "Not downloaded" if partial is None else f"Partial ({format_bytes(partial)}), resumes"
-            item = self.table.item(row, _STATUS)
+            item = self.table.item(row, STATUS_COLUMN)
             item.setText(status)
             item.setToolTip(str(target) if target.is_file() else status)
         entry = self.selected_entry()
