@@ -16,7 +16,7 @@ from core.types import FrameResult, FrameSource
 from core.video.legs import frames_in
 from annotator.model_loading import EngineFactory, FrameOpener, LoadedModel, ModelLoader
 from annotator.requests import (
-    CloseVideoRequest, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
+    CloseVideoRequest, FollowRequest, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
     Request, RunEnd,
 )
 
@@ -122,6 +122,9 @@ class EngineService:
         elif isinstance(request, PromptRequest):
             result = self._need_follower().prompt(request.log, request.item)
             self.listener.on_prompt_done(request.request_id, result)
+        elif isinstance(request, FollowRequest):
+            if self.follower is not None:
+                self.follower.follow(request.log)
         elif isinstance(request, PropagateRequest):
             self._propagate(request)
 

@@ -52,6 +52,14 @@ class PrefetchRequest:
 
 
 @dataclass(frozen=True)
+class FollowRequest:
+    """Bring the engine in line with ``log`` now (a project just opened: its prompts are replayed
+    while the annotator looks, not on the first click)."""
+
+    log: Log
+
+
+@dataclass(frozen=True)
 class PropagateRequest:
     """Follow ``log``, then track ``run`` (its legs one after the other)."""
 
@@ -72,4 +80,5 @@ class RunEnd:
     error: str = ""
 
 
-Request = LoadModelRequest | OpenVideoRequest | CloseVideoRequest | PromptRequest | PrefetchRequest | PropagateRequest
+Request = (LoadModelRequest | OpenVideoRequest | CloseVideoRequest | PromptRequest | PrefetchRequest | FollowRequest
+           | PropagateRequest)

@@ -20,7 +20,7 @@ from annotator.observed_document import ObservedDocument
 from annotator.document import AnnotationDocument, ObjectRecord, VideoRef, color_for, inputs_from_content
 from annotator.model_status import ModelState, ModelStatus
 from annotator.prompting import Prompting
-from annotator.requests import CloseVideoRequest, OpenVideoRequest
+from annotator.requests import CloseVideoRequest, FollowRequest, OpenVideoRequest
 from annotator.runs import Runs
 from annotator.worker import InlineWorker, WorkerHandle
 from core.types import FrameSource
@@ -83,7 +83,7 @@ class SessionController(QObject):
         self.model_status = ModelStatus(self.worker, self)
         self.prompts = Prompting(self)
         self.runs = Runs(self)
-        self.model_status.ready.connect(lambda: self.frames is not None and self.model_status.prefetch(self.frame))
+        self.model_status.ready.connect(self._on_model_ready)
         self.worker.worker.failed.connect(lambda text: self.message.emit(f"Error: {text}"))
 
     def next_id(self) -> int:
@@ -210,6 +210,18 @@ class SessionController(QObject):
         self.frame = 0
         self.videoChanged.emit()
         self.set_frame(0)
+        self._follow_document()
+
+    def _on_model_ready(self) -> None:
+        if self.frames is not None:
+            self.model_status.prefetch(self.frame)
+            self._follow_document()
+
+    def _follow_document(self) -> None:
+        """Replay the document's inputs now (a project just opened, a model just loaded), so the
+        first click does not wait for them."""
+        if self.doc.document.inputs and self.model_status.is_ready:
+            self.worker.submit(FollowRequest(self.prompts.log()))
 
     def save(self, path: str | None = None) -> str:
         from annotator.project import save_project

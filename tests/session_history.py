@@ -40,12 +40,12 @@ def engine(model, frames, cache_frames) -> VideoSession:
     return session
 
 
-def new_session() -> SessionController:
+def new_session(video_path: str = "square.mp4") -> SessionController:
     worker = InlineWorker(loader=lambda sel: LoadedModel(small_model(64), "cpu"), factory=engine,
                           opener=lambda path, mb: VIDEO)
     s = SessionController(worker, frame_opener=lambda path, mb: VIDEO, fingerprinter=lambda path: "fp")
     s.model_status.load(ModelSelection(Path("small.pt")))
-    s.open_video("square.mp4")
+    s.open_video(video_path)
     return s
 
 

@@ -62,3 +62,20 @@ def test_random_histories_quick(seed: int, qtbot) -> None:
 @pytest.mark.parametrize("seed", range(12, 212))
 def test_random_histories(seed: int, qtbot) -> None:
     check(seed)
+
+
+def test_an_opened_project_is_replayed_into_the_engine_before_any_click(qtbot, tmp_path) -> None:
+    from annotator.project import load_project
+
+    video = tmp_path / "square.mp4"
+    video.write_bytes(b"")  # the session reads the frames from memory; the project needs a path that exists
+    s = new_session(str(video))
+    for op in (Op("new_object"), Op("click", 1, 2, (20, 24, True)), Op("stroke", 1, 4, (4, 4, 10, 10, False))):
+        apply(s, op)
+    project = s.save(str(tmp_path / "p.masklet"))
+    assert load_project(project).document.inputs == []  # the log is not saved: it is rebuilt on opening
+    other = new_session(str(video))
+    other.open_project(project)
+    applied = other.worker.worker.service.follower.applied
+    assert [type(i).__name__ for i in applied] == ["PromptInput", "MaskInput"]
+    assert applied == tuple(other.doc.document.inputs)
