@@ -2,9 +2,10 @@
 click-to-mask time on an already encoded image, peak memory. Prints JSON.
 
 Usage: python bench/image_encoder.py [--size tiny] [--runs 5] [--device cpu]
-With SAM2_OFFICIAL=/path/to/facebookresearch/sam2 (and an environment where it imports), the
-official encoder is timed in the same run on the same weights and input, alternating with ours,
-and the ratio ours/official is reported (< 1 means ours is faster).
+With SAM2_OFFICIAL set and run by the reference venv's interpreter (bench/parity/README.md:
+``$SAM2_OFFICIAL_PYTHON bench/image_encoder.py --runs 8``), the official encoder is timed in the
+same run on the same weights and input, alternating with ours, and the ratio ours/official is
+reported (< 1 means ours is faster). Without SAM2_OFFICIAL: ours only.
 """
 
 from __future__ import annotations
@@ -51,13 +52,9 @@ def timed_cpu(fn) -> tuple[float, float]:  # noqa: ANN001
 
 
 def build_official(path: str, size: str, state_dict: dict):  # noqa: ANN201, ANN001
-    tools = ROOT.parent / "shared" / "tools"
-    if (tools / "torchvision_cpu_fix.py").is_file():
-        sys.path.insert(0, str(tools))
-        import torchvision_cpu_fix
+    from bench.parity.official import import_official
 
-        torchvision_cpu_fix.install()
-    sys.path.insert(0, path)
+    import_official(path)
     from sam2.build_sam import build_sam2
 
     model = build_sam2(f"configs/sam2.1/sam2.1_hiera_{YAML[size]}.yaml", None, device="cpu")

@@ -7,8 +7,9 @@ one batch sharing the frame's features, as the engine does; the official predict
 object on its own (its propagation loops over objects), so its time is the sum of single runs.
 Ours and the official alternate (ABBA) so both see the same machine load.
 
-  SAM2_OFFICIAL=/path/to/sam2 /path/to/ref/python bench/memory_attention.py [--objects 1 3] [--runs 4]
-  (without SAM2_OFFICIAL: ours only)
+  $SAM2_OFFICIAL_PYTHON bench/memory_attention.py [--objects 1 3] [--runs 4]
+  (the reference venv's interpreter, with SAM2_OFFICIAL exported: bench/parity/README.md;
+  without SAM2_OFFICIAL: ours only)
 """
 
 from __future__ import annotations

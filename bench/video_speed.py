@@ -11,11 +11,12 @@ Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder)
 - propagation, seconds per frame, 1 and 3 objects clicked on frame 0, forward over --frames
   frames (frame 0, the prompted frame, excluded).
 
-  .venv/bin/python bench/video_speed.py [--frames 8] [--official /work/ref/sam2] [--threads N] [--precision bf16]
-      [--first-clicks N] [--long-video MINUTES]
+  .venv/bin/python bench/video_speed.py [--frames 8] [--official DIR] [--official-python PY] [--threads N]
+      [--precision bf16] [--first-clicks N] [--long-video MINUTES]
   (--frames 0: clicks only, no propagation; --precision bf16: ours in bfloat16, the official in fp32,
   so the speed-ups then compare precisions too)
-  (the official side needs SAM2_OFFICIAL / --official and runs in /work/ref/venv)
+  (ours runs in this interpreter; the official side, with SAM2_OFFICIAL or --official set, runs in the
+  reference venv's interpreter, SAM2_OFFICIAL_PYTHON or --official-python: bench/parity/README.md)
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ CLICKS = [(480.0, 300.0), (200.0, 300.0), (700.0, 200.0)]  # one per object, vid
 OFFICIAL = r'''
 import json, statistics, sys, time
 import numpy as np, torch
-sys.path.insert(0, "/work/shared/tools"); import torchvision_cpu_fix  # noqa
-sys.path.insert(0, sys.argv[1])
+sys.path.insert(0, sys.argv[7])  # the checkout, for bench.parity.official
+from bench.parity.official import import_official
+import_official(sys.argv[1])
 from sam2.build_sam import build_sam2_video_predictor
 ckpt, folder, frames, threads = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 clicks = json.loads(sys.argv[6])
@@ -148,8 +150,10 @@ def summary(d: dict) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=8)
-    ap.add_argument("--official", default=os.environ.get("SAM2_OFFICIAL"))
-    ap.add_argument("--official-python", default="/work/ref/venv/bin/python")
+    ap.add_argument("--official", default=os.environ.get("SAM2_OFFICIAL"),
+                    help="the official sam2 checkout (default: $SAM2_OFFICIAL; unset: ours only)")
+    ap.add_argument("--official-python", default=os.environ.get("SAM2_OFFICIAL_PYTHON"),
+                    help="the interpreter of the official's venv (default: $SAM2_OFFICIAL_PYTHON)")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     ap.add_argument("--first-clicks", type=int, default=1,
                     help="ours: first clicks per video, each on a freshly opened video (median reported)")
@@ -158,6 +162,8 @@ def main() -> None:
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="ours: bf16 runs as the app does when bfloat16 is chosen (CPU autocast)")
     args = ap.parse_args()
+    if args.official and not args.official_python:
+        ap.error("the official side needs SAM2_OFFICIAL_PYTHON (or --official-python): see bench/parity/README.md")
     import torch
 
     from core.sam2.config import config_for
@@ -185,7 +191,7 @@ def main() -> None:
         if args.official:
             proc = subprocess.run(
                 [args.official_python, "-c", OFFICIAL, args.official, str(ckpt), str(FOLDER), str(args.frames),
-                 str(args.threads), json.dumps(CLICKS)],
+                 str(args.threads), json.dumps(CLICKS), str(ROOT)],
                 capture_output=True, text=True, check=False,
             )
             lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]

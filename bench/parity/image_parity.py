@@ -1,8 +1,9 @@
 """Numerical parity of Masklet's SAM 2 with the official implementation (not a test; run by hand).
 
-Usage: SAM2_OFFICIAL=/path/to/facebookresearch/sam2 python bench/parity/image_parity.py [--sizes tiny large]
+Usage: $SAM2_OFFICIAL_PYTHON bench/parity/image_parity.py [--sizes tiny large]
 
-Must run in an environment where the official package imports (hydra, iopath, torchvision).
+Runs in the reference venv, where the official package imports (hydra, iopath, torchvision), with
+SAM2_OFFICIAL exported: both set up by bench/parity/setup_official.sh (bench/parity/README.md).
 Both models get the same random weights (every tensor non-zero): ours is built with
 tests/sam2_helpers.random_model, saved in the official file format, and loaded unchanged into
 the official model built by its own ``build_sam2(config_file, None)``. Prints JSON of max abs
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -25,22 +25,13 @@ import torch
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bench.parity.official import import_official  # noqa: E402
 from core.sam2.checkpoint import load_model  # noqa: E402
 from core.sam2.config import config_for  # noqa: E402
 from core.sam2.image_predictor import Sam2ImagePredictor  # noqa: E402
 from tests.sam2_helpers import save_random_checkpoint  # noqa: E402
 
 YAML = {"tiny": "t", "small": "s", "base_plus": "b+", "large": "l"}
-
-
-def import_official(path: str) -> None:
-    tools = ROOT.parent / "shared" / "tools"
-    if (tools / "torchvision_cpu_fix.py").is_file():  # CPU torch with a CUDA torchvision wheel
-        sys.path.insert(0, str(tools))
-        import torchvision_cpu_fix
-
-        torchvision_cpu_fix.install()
-    sys.path.insert(0, path)
 
 
 def load_rgb(path: Path) -> np.ndarray:
@@ -180,10 +171,7 @@ def main() -> None:
     parser.add_argument("--images", nargs="+", default=["truck.jpg", "groceries.jpg"])
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    official_path = os.environ.get("SAM2_OFFICIAL")
-    if not official_path:
-        sys.exit("set SAM2_OFFICIAL to the official facebookresearch/sam2 checkout")
-    import_official(official_path)
+    import_official()
     from sam2.build_sam import build_sam2
     from sam2.sam2_image_predictor import SAM2ImagePredictor
 

@@ -7,14 +7,14 @@ click on frame 0 and propagates forward over --frames frames. Prints JSON: peak 
 init_state, at frame 50 and at the end.
 
   .venv/bin/python bench/parity/official_video_memory.py frames OUT_DIR [--video PATH]
-  SAM2_OFFICIAL=/path/to/sam2 /path/to/ref/python bench/parity/official_video_memory.py run OUT_DIR CKPT [--frames N]
+  $SAM2_OFFICIAL_PYTHON bench/parity/official_video_memory.py run OUT_DIR CKPT [--frames N]
+  (the reference venv's interpreter, with SAM2_OFFICIAL exported: bench/parity/README.md)
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import sys
 import time
@@ -41,10 +41,10 @@ def run(out_dir: Path, ckpt: Path, frames: int) -> None:
     import numpy as np
     import torch
 
-    sys.path.insert(0, str(ROOT.parent / "shared" / "tools"))
-    import torchvision_cpu_fix  # noqa: F401
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.official import import_official
 
-    sys.path.insert(0, os.environ["SAM2_OFFICIAL"])
+    import_official()
     from sam2.build_sam import build_sam2_video_predictor
 
     torch.set_grad_enabled(False)

@@ -7,9 +7,10 @@ the last frame, propagate backward from it. Every prompt result and every yielde
 recorded per object: the (256, 256) low-resolution logits, the object score and the mask at
 video resolution.
 
-Three steps (the official one runs in the reference venv, outside the repository):
+Three steps (the official one runs in the reference venv beside the checkout, with SAM2_OFFICIAL
+exported: set up by bench/parity/setup_official.sh, see bench/parity/README.md):
   .venv/bin/python bench/parity/video_parity.py checkpoint OUT_DIR
-  SAM2_OFFICIAL=/work/ref/sam2 /work/ref/venv/bin/python bench/parity/video_parity.py official OUT_DIR
+  $SAM2_OFFICIAL_PYTHON bench/parity/video_parity.py official OUT_DIR
   .venv/bin/python bench/parity/video_parity.py compare OUT_DIR      (prints JSON)
 
 The official predictor skips its CUDA-only hole filling on CPU; here it is replaced by an
@@ -53,13 +54,10 @@ def frame_paths() -> list[Path]:
 def run_official(out_dir: Path) -> None:
     import torch
 
-    official = os.environ.get("SAM2_OFFICIAL")
-    if not official:
-        sys.exit("set SAM2_OFFICIAL to the official sam2 checkout")
-    sys.path.insert(0, "/work/shared/tools")
-    import torchvision_cpu_fix  # noqa: F401
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.official import import_official
 
-    sys.path.insert(0, official)
+    import_official()
     import cv2
     import sam2.sam2_video_predictor as svp
     from sam2.build_sam import build_sam2_video_predictor
