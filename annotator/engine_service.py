@@ -36,6 +36,7 @@ class Listener(Protocol):
     def on_progress(self, run_id: int, done: int, total: int) -> None: ...
     def on_run_finished(self, end: RunEnd) -> None: ...
     def on_failed(self, message: str) -> None: ...
+    def on_activity(self, text: str) -> None: ...
 
 
 class CancelFlags:
@@ -61,7 +62,12 @@ class CancelFlags:
 
 
 def one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    """The error in the annotator's words: our errors (and the system's file errors) carry their
+    own message; anything else is a fault, named as one."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, (ValueError, OSError, RuntimeError, LookupError)) and text:
+        return text
+    return f"unexpected error in SAM 2 ({type(exc).__name__}{': ' + text if text else ''})"
 
 
 class EngineService:
@@ -87,7 +93,8 @@ class EngineService:
             context = self._model.context() if self._model is not None else nullcontext()
             with context:
                 self._dispatch(request)
-        except Exception as exc:  # one clear line for the status bar, never a dead thread
+        except Exception as exc:
+            self.listener.on_activity("")  # one clear line for the status bar, never a dead thread
             if isinstance(request, LoadModelRequest):
                 self.listener.on_model_failed(one_line(exc))
             elif isinstance(request, PropagateRequest):
@@ -116,17 +123,39 @@ class EngineService:
         elif isinstance(request, PrefetchRequest):
             try:
                 if self.follower is not None and request.frame == self.latest_prefetch:
+                    self._say_encoding(request.frame)
                     self.follower.engine.prefetch_features(request.frame)
             finally:  # every request answered, so the GUI can count what is still queued
+                self.listener.on_activity("")
                 self.listener.on_prefetched(request.frame)
         elif isinstance(request, PromptRequest):
-            result = self._need_follower().prompt(request.log, request.item)
+            follower = self._need_follower()
+            self._say_catching_up(request.log)
+            self._say_encoding(request.item.frame, "computing the mask…")
+            result = follower.prompt(request.log, request.item)
+            self.listener.on_activity("")
             self.listener.on_prompt_done(request.request_id, result)
         elif isinstance(request, FollowRequest):
             if self.follower is not None:
+                self._say_catching_up(request.log)
                 self.follower.follow(request.log)
+                self.listener.on_activity("")
         elif isinstance(request, PropagateRequest):
             self._propagate(request)
+
+    def _say_encoding(self, frame: int, otherwise: str = "") -> None:
+        """Tell the annotator what the next step waits for: the image encoder, or only the heads."""
+        assert self.follower is not None
+        cached = self.follower.engine.has_features(frame)
+        text = otherwise if cached else f"encoding frame {frame}…"
+        if text:
+            self.listener.on_activity(text)
+
+    def _say_catching_up(self, log: tuple) -> None:
+        assert self.follower is not None
+        behind = self.follower.behind(log)
+        if behind > 1:
+            self.listener.on_activity(f"replaying {behind} earlier inputs…")
 
     def release(self) -> None:
         """Drop the engine and close the video (on this thread, or after the thread stopped)."""

@@ -26,11 +26,13 @@ class ModelState(str, Enum):
 
 class ModelStatus(QObject):
     """Signals: stateChanged(state: str, message: str); busyChanged(busy: bool); ready() once
-    a model is loaded and warm."""
+    a model is loaded and warm; activityChanged(text: str): what the worker does now, in the
+    annotator's words ("encoding frame 57…", "3 clicks queued"), "" when nothing is waited for."""
 
     stateChanged = Signal(str, str)
     busyChanged = Signal(bool)
     ready = Signal()
+    activityChanged = Signal(str)
 
     def __init__(self, worker: WorkerHandle | InlineWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -39,9 +41,13 @@ class ModelStatus(QObject):
         self._prefetches = 0  # PrefetchRequests not answered yet
         self._waiting = 0  # clicks awaiting their mask (told by the prompts)
         self._busy = False
+        self._doing = ""  # the worker's own report
+        self._queued = 0  # clicks held back until the one before them is done
+        self.activity = ""
         w = worker.worker
+        w.activity.connect(self._on_activity)
         w.modelReady.connect(self._on_ready)
-        w.modelFailed.connect(lambda text: self._set(ModelState.FAILED, f"model failed to load: {text}"))
+        w.modelFailed.connect(lambda text: self._set(ModelState.FAILED, f"the model could not be loaded: {text}"))
         w.prefetched.connect(self._on_prefetched)
 
     @property
@@ -62,9 +68,11 @@ class ModelStatus(QObject):
         self.worker.submit(PrefetchRequest(frame))
         self._update_busy()
 
-    def set_waiting(self, clicks: int) -> None:
-        self._waiting = clicks
+    def set_waiting(self, clicks: int, queued: int = 0) -> None:
+        """``clicks`` sent to the worker and awaiting their mask, ``queued`` more held back."""
+        self._waiting, self._queued = clicks + queued, queued
         self._update_busy()
+        self._update_activity()
 
     @property
     def busy(self) -> bool:
@@ -83,6 +91,21 @@ class ModelStatus(QObject):
     def _on_prefetched(self, frame: int) -> None:
         self._prefetches = max(0, self._prefetches - 1)
         self._update_busy()
+
+    def _on_activity(self, text: str) -> None:
+        self._doing = text
+        self._update_activity()
+
+    def _update_activity(self) -> None:
+        parts = [self._doing] if self._doing else []
+        if self._queued:
+            parts.append(f"{self._queued} click{'s' if self._queued > 1 else ''} queued")
+        elif self._waiting and not self._doing:
+            parts.append("computing the mask…")
+        text = ", ".join(parts)
+        if text != self.activity:
+            self.activity = text
+            self.activityChanged.emit(text)
 
     def _update_busy(self) -> None:
         if self.busy != self._busy:

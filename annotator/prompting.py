@@ -3,7 +3,9 @@
 QtCore only. A click or box goes to the model worker with the document's engine log (plus the
 clicks still on their way), and its mask comes back as one undoable step; strokes and cleared
 frames are undoable steps at once. While clicks await their mask, other edits and undo wait:
-the document's log must list inputs in the order the engine was given them.
+the document's log must list inputs in the order the engine was given them. Clicks on a frame
+whose last click is still computing are held back and sent as one prompt when it is done, so
+fast clicking never piles up requests.
 """
 
 from __future__ import annotations
@@ -32,13 +34,19 @@ class Prompting(QObject):
         super().__init__(session)
         self.session = session
         self._pending: dict[int, PromptInput] = {}  # request id -> input awaiting its mask
+        self._held: dict[tuple[int, int], Prompt] = {}  # (obj_id, frame) -> newest prompt not sent yet
+        self._held_clicks: dict[tuple[int, int], int] = {}  # gestures merged into each held prompt
         session.worker.worker.promptDone.connect(self._on_done)
         session.worker.worker.failed.connect(lambda _: self.forget_pending())
 
     @property
     def pending(self) -> int:
-        """Clicks and boxes sent to SAM 2 whose mask has not come back."""
-        return len(self._pending)
+        """Prompts waiting for their mask: sent to SAM 2, or held back behind one on their frame."""
+        return len(self._pending) + len(self._held)
+
+    def is_pending(self, obj_id: int, frame: int) -> bool:
+        return (obj_id, frame) in self._held or any(
+            i.obj_id == obj_id and i.frame == frame for i in self._pending.values())
 
     def log(self) -> tuple[EngineInput, ...]:
         """What the engine must have been given before the next request: the document's log,
@@ -47,6 +55,8 @@ class Prompting(QObject):
 
     def shown_prompt(self, obj_id: int, frame: int) -> Prompt | None:
         """The newest prompt of (obj_id, frame), counting clicks still waiting for their mask."""
+        if (obj_id, frame) in self._held:
+            return self._held[(obj_id, frame)]
         pending = [i.prompt for i in self._pending.values() if i.obj_id == obj_id and i.frame == frame]
         return pending[-1] if pending else self.session.doc.prompt(obj_id, frame)
 
@@ -72,13 +82,23 @@ class Prompting(QObject):
         s = self.session
         if not self._can_prompt() or not s.doc.has_object(prompt.obj_id):
             return False
+        key = (prompt.obj_id, prompt.frame)
+        if key in self._held or any((i.obj_id, i.frame) == key for i in self._pending.values()):
+            self._held[key] = prompt  # sent as one prompt once the frame's last one is done
+            self._held_clicks[key] = self._held_clicks.get(key, 0) + 1
+            self._changed()
+            return True
+        self._send(prompt)
+        return True
+
+    def _send(self, prompt: Prompt) -> None:
+        s = self.session
         item = PromptInput(prompt)
         request_id = s.next_id()
         log = self.log()
         self._pending[request_id] = item
         self._changed()
         s.worker.submit(PromptRequest(request_id, log, item))
-        return True
 
     def _can_prompt(self) -> bool:
         s = self.session
@@ -98,20 +118,28 @@ class Prompting(QObject):
 
     def _on_done(self, request_id: int, result: FrameResult) -> None:
         item = self._pending.pop(request_id, None)
-        if item is not None and self.session.doc.has_object(item.obj_id):
+        s = self.session
+        if item is not None and s.doc.has_object(item.obj_id):
             mask = result.objects.get(item.obj_id)
             entry = None if mask is None else entry_for(mask, prompted=True)
             text = "Box" if item.prompt.box is not None and len(item.prompt.points) == 0 else "Click"
-            self.session.undo_stack.push(SetFrameCommand(
-                self.session.doc, item.obj_id, item.frame, item.prompt, entry, text, item=item))
+            s.undo_stack.push(SetFrameCommand(s.doc, item.obj_id, item.frame, item.prompt, entry, text, item=item))
+            if mask is None or mask.rle.area == 0:
+                s.message.emit("SAM 2 found no object here: add a click inside it, or a box around it.")
+            held = self._held.pop((item.obj_id, item.frame), None)
+            self._held_clicks.pop((item.obj_id, item.frame), None)
+            if held is not None:
+                self._send(held)
         self._changed()
 
     def forget_pending(self) -> None:
         self._pending.clear()
+        self._held.clear()
+        self._held_clicks.clear()
         self._changed()
 
     def _changed(self) -> None:
-        self.session.model_status.set_waiting(len(self._pending))
+        self.session.model_status.set_waiting(len(self._pending), sum(self._held_clicks.values()))
         self.pendingChanged.emit()
 
     # -- edits that need no model ------------------------------------------------------------

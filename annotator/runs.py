@@ -63,8 +63,11 @@ class Runs(QObject):
         return run_id
 
     def cancel(self) -> None:
-        if self.current is not None:
+        """Stop the run before its next frame; the frames finished so far are kept."""
+        if self.current is not None and not self.current.cancelling:
+            self.current.cancelling = True
             self.session.worker.cancel(self.current.run_id)
+            self.session.message.emit("Cancelling… (the frame in progress finishes first)")
 
     def _is_current(self, run_id: int) -> bool:
         return self.current is not None and self.current.run_id == run_id
@@ -94,7 +97,7 @@ class Runs(QObject):
         if run.changes:
             label = "Propagate (cancelled)" if end.cancelled else "Propagate"
             s.undo_stack.push(PropagationCommand(s.doc, run.changes, f"{label} {run.frames_done} frames", end.run))
-        state = "cancelled, kept" if end.cancelled else "done:"
-        s.message.emit(f"Propagation {state} {run.frames_done} frame(s).")
+        frames = f"{run.frames_done} frame{'' if run.frames_done == 1 else 's'}"
+        s.message.emit(f"Cancelled: kept {frames}." if end.cancelled else f"Propagation done: {frames}.")
         self.finished.emit(end.cancelled, run.frames_done)
 

@@ -31,7 +31,8 @@ class ModelWorker(QObject):
     promptDone(request_id: int, FrameResult); prefetched(frame: int) for every PrefetchRequest,
     computed or skipped as stale; frameDone(run_id: int, FrameResult);
     progress(run_id: int, done: int, total: int); runFinished(RunEnd);
-    failed(message: str) for any other request that went wrong (one line).
+    failed(message: str) for any other request that went wrong (one line);
+    activity(text: str): what the engine is doing now ("encoding frame 57…"), "" when done.
     """
 
     modelReady = Signal(str)
@@ -43,6 +44,7 @@ class ModelWorker(QObject):
     progress = Signal(int, int, int)
     runFinished = Signal(object)
     failed = Signal(str)
+    activity = Signal(str)
 
     def __init__(self, flags: CancelFlags, loader: ModelLoader, factory: EngineFactory, opener: FrameOpener) -> None:
         super().__init__()
@@ -79,6 +81,9 @@ class ModelWorker(QObject):
 
     def on_failed(self, message: str) -> None:
         self.failed.emit(message)
+
+    def on_activity(self, text: str) -> None:
+        self.activity.emit(text)
 
 
 class WorkerHandle(QObject):

@@ -34,7 +34,18 @@ def test_results_never_replace_hand_edits_or_locked_masks_and_keep_the_first_old
     assert run.changes[(1, 0)][1].source is MaskSource.PROMPTED
     assert run.changes[(1, 3)][0] is old3 and run.changes[(1, 3)][1].source is MaskSource.PROPAGATED
     progress = run.progress(5, 20, now=run.started + 2.0)
-    assert progress.rate == 2.5 and progress.eta == 6.0 and "5/20 frames" in progress.text()
+    assert progress.rate == 2.5 and progress.eta == 6.0 and progress.text() == "5/20 frames, 2.5 frames/s, 0:06 left"
+
+
+def test_progress_reads_seconds_per_frame_on_slow_runs_and_smooths_the_time_left() -> None:
+    run = PropagationRun(1, (1,), started=0.0)
+    assert run.progress(0, 100, now=0.0).text() == "0/100 frames"
+    first = run.progress(1, 100, now=10.0)  # the first frame also encodes: slow
+    assert first.text() == "1/100 frames, 10.0 s/frame, 16:30 left"
+    steady = [run.progress(n, 100, now=10.0 + 4.0 * (n - 1)) for n in range(2, 12)]
+    lefts = [p.eta for p in steady]
+    assert all(a > b for a, b in zip(lefts, lefts[1:]))  # falls steadily, no swing
+    assert abs(steady[-1].rate - 0.25) < 0.02 and "s/frame" in steady[-1].text()
 
 
 def test_legs() -> None:

@@ -74,6 +74,9 @@ class FakeEngine:
     def remove_object(self, obj_id: int) -> None:
         self.calls.append(("remove_object", obj_id))
 
+    def has_features(self, frame: int) -> bool:
+        return True
+
     def prefetch_features(self, frame: int) -> None:
         self.calls.append(("prefetch", frame))
         self.gate.wait(10)  # the next requests queue up meanwhile
@@ -164,7 +167,7 @@ def test_model_failure_is_one_line(qtbot) -> None:
     try:
         with qtbot.waitSignal(h.relay.modelFailed, timeout=5000) as blocker:
             h.submit(LoadModelRequest(ModelSelection(Path("/nowhere.pt"))))
-        assert blocker.args == ["FileNotFoundError: no checkpoint at /nowhere.pt"]
+        assert blocker.args == ["no checkpoint at /nowhere.pt"]  # the annotator's words, no class name
     finally:
         assert h.shutdown(5000)
 

@@ -25,11 +25,13 @@ MIN_SCALE, MAX_SCALE = 0.05, 40.0
 
 @dataclass(frozen=True)
 class Marker:
-    """A prompt click to draw: x, y image pixels; positive (green) or negative (red)."""
+    """A prompt click to draw: x, y image pixels; positive (green) or negative (red); pending:
+    sent to SAM 2, its mask not back yet (drawn as a ring)."""
 
     x: float
     y: float
     positive: bool
+    pending: bool = False
 
 
 class CanvasTool(Protocol):
@@ -84,7 +86,10 @@ class Canvas(QGraphicsView):
         self.band.hide()
         self.brush_cursor = QGraphicsEllipseItem()
         self.brush_cursor.setZValue(4)
-        self.brush_cursor.setPen(QPen(QColor(255, 255, 255), 0))
+        # dark with a light dashed ring on top: visible on light and dark frames alike
+        self.brush_cursor.setPen(QPen(QColor(0, 0, 0), 0))
+        self._brush_ring = QGraphicsEllipseItem(self.brush_cursor)
+        self._brush_ring.setPen(QPen(QColor(255, 255, 255), 0, Qt.PenStyle.DashLine))
         self.brush_cursor.hide()
         for item in (self.image_item, self.overlay_item, self.markers, self.band, self.brush_cursor):
             self._scene.addItem(item)
@@ -146,9 +151,21 @@ class Canvas(QGraphicsView):
         radius = max(3.0, 6.0 / max(self.scale_factor(), 1e-6))
         for m in markers:
             dot = QGraphicsEllipseItem(m.x - radius, m.y - radius, 2 * radius, 2 * radius)
-            dot.setBrush(QColor(40, 200, 60) if m.positive else QColor(230, 40, 40))
-            dot.setPen(QPen(QColor(255, 255, 255), 0))
+            color = QColor(40, 200, 60) if m.positive else QColor(230, 40, 40)
+            if m.pending:  # a ring until SAM 2's mask comes back
+                dot.setPen(QPen(color, 2.5 * self._pixel(), Qt.PenStyle.DotLine))
+            else:
+                dot.setBrush(color)
+                dot.setPen(QPen(QColor(255, 255, 255), 0))
             self.markers.addToGroup(dot)
+
+    def _pixel(self) -> float:
+        """One screen pixel in image pixels at the current zoom."""
+        return 1.0 / max(self.scale_factor(), 1e-6)
+
+    def pending_marker_count(self) -> int:
+        return sum(isinstance(c, QGraphicsEllipseItem) and c.brush().style() == Qt.BrushStyle.NoBrush
+                   for c in self.markers.childItems())
 
     def marker_count(self) -> int:
         """Click markers shown (boxes not counted)."""
@@ -161,9 +178,17 @@ class Canvas(QGraphicsView):
     def hide_band(self) -> None:
         self.band.hide()
 
+    def set_busy(self, busy: bool) -> None:
+        """A busy cursor over the frame while clicks wait for their mask."""
+        if busy:
+            self.viewport().setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.viewport().unsetCursor()
+
     def show_brush_cursor(self, pos: QPointF, diameter: float) -> None:
         r = diameter / 2
         self.brush_cursor.setRect(pos.x() - r, pos.y() - r, diameter, diameter)
+        self._brush_ring.setRect(self.brush_cursor.rect())
         self.brush_cursor.show()
 
     def hide_brush_cursor(self) -> None:

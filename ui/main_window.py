@@ -88,8 +88,10 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         s, a = self.session, self.actions
-        s.undo_stack.cleanChanged.connect(lambda clean: self._update_title())
-        s.projectPathChanged.connect(lambda path: self._update_title())
+        # bound methods, not lambdas: Qt drops these connections when the window goes, so a late
+        # signal (the undo stack cleared as the session ends) never reaches a deleted window
+        s.undo_stack.cleanChanged.connect(self._update_title)
+        s.projectPathChanged.connect(self._update_title)
         s.videoChanged.connect(self._update_title)
         a["file.export"].triggered.connect(self.export)
         a["file.model"].triggered.connect(self.choose_model)
@@ -98,6 +100,16 @@ class MainWindow(QMainWindow):
         a["edit.preferences"].triggered.connect(self.preferences)
         self.status.choose_model.clicked.connect(self.choose_model)
         self.canvas.cursorMoved.connect(self.status.show_position)
+        self.tools.brushSizeChanged.connect(self._show_view_values)
+        self.overlay_style.changed.connect(self._show_view_values)
+        self._show_view_values()
+        s.prompts.pendingChanged.connect(self._show_pending)
+
+    def _show_view_values(self, *_: object) -> None:
+        self.status.show_view_values(self.tools.brush_size, self.overlay_style.opacity)
+
+    def _show_pending(self) -> None:
+        self.canvas.set_busy(self.session.prompts.pending > 0)
 
     # -- model -----------------------------------------------------------------------------
     def start_model(self) -> None:
@@ -116,7 +128,7 @@ class MainWindow(QMainWindow):
             self.session.model_status.load(dialog.selection)
 
     # -- window ----------------------------------------------------------------------------
-    def _update_title(self) -> None:
+    def _update_title(self, *_: object) -> None:
         s = self.session
         name = Path(s.project_path).name if s.project_path else (
             Path(s.video.path).name if s.video is not None else "")

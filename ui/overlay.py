@@ -183,10 +183,17 @@ class OverlayPresenter(QObject):
         boxes: list[tuple[float, float, float, float, QColor]] = []
         if self.session.video is not None:
             for record in self.session.doc.objects():
-                prompt = self.session.prompts.shown_prompt(record.obj_id, self.session.frame)
-                if prompt is None or not self.style.visible(record.obj_id):
+                obj_id, frame = record.obj_id, self.session.frame
+                prompt = self.session.prompts.shown_prompt(obj_id, frame)
+                if prompt is None or not self.style.visible(obj_id):
                     continue
-                markers += [Marker(float(x), float(y), bool(lab)) for (x, y), lab in zip(prompt.points, prompt.labels)]
+                # clicks beyond the document's prompt are still waiting for their mask
+                done = self.session.doc.prompt(obj_id, frame)
+                settled = len(prompt.points)
+                if self.session.prompts.is_pending(obj_id, frame):
+                    settled = len(done.points) if done is not None else 0
+                markers += [Marker(float(x), float(y), bool(lab), i >= settled)
+                            for i, ((x, y), lab) in enumerate(zip(prompt.points, prompt.labels))]
                 if prompt.box is not None:
                     boxes.append((*(float(v) for v in prompt.box), QColor(*record.color)))
         self.canvas.set_markers(markers, boxes)

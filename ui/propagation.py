@@ -29,6 +29,7 @@ class ProgressWidget(QWidget):
         self.bar.setTextVisible(True)
         self.label = QLabel("")
         self.cancel_button = QPushButton("Cancel")
+        self.cancelling = False
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.label)
@@ -37,6 +38,7 @@ class ProgressWidget(QWidget):
         self.hide()
 
     def start(self) -> None:
+        self.cancelling = False
         self.bar.setRange(0, 0)  # busy until the first report gives a total
         self.label.setText("Propagating…")
         self.cancel_button.setEnabled(True)
@@ -45,7 +47,8 @@ class ProgressWidget(QWidget):
     def report(self, progress: RunProgress) -> None:
         self.bar.setRange(0, max(1, progress.total))
         self.bar.setValue(min(progress.done, progress.total))
-        self.label.setText(progress.text())
+        if not self.cancelling:  # "Cancelling…" stays until the run has stopped
+            self.label.setText(progress.text())
 
     def stop(self) -> None:
         self.hide()
@@ -68,7 +71,7 @@ class PropagationControls(QObject):
         actions["track.backward"].triggered.connect(lambda: self.propagate(Direction.BACKWARD))
         actions["track.both"].triggered.connect(lambda: self.propagate(Direction.BOTH))
         actions["track.range"].triggered.connect(lambda: self.propagate(Direction.FORWARD, use_range=True))
-        actions["track.cancel"].triggered.connect(session.runs.cancel)
+        actions["track.cancel"].triggered.connect(self.cancel)
         actions["track.all_objects"].setChecked(True)
         progress.cancel_button.clicked.connect(self.cancel)
         session.runs.started.connect(self._started)
@@ -88,8 +91,12 @@ class PropagationControls(QObject):
         return self.session.runs.propagate(direction, objects, frame_range)
 
     def cancel(self) -> None:
+        """Esc or the Cancel button: say so at once, then the run stops before its next frame."""
+        if self.session.runs.current is None:
+            return
         self.progress.cancel_button.setEnabled(False)
         self.progress.label.setText("Cancelling…")
+        self.progress.cancelling = True
         self.session.runs.cancel()
 
     def _started(self, run_id: int) -> None:

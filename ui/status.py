@@ -16,25 +16,38 @@ class StatusBar(QStatusBar):
         super().__init__(parent)
         self.session = session
         self.position = QLabel("")
+        self.view_label = QLabel("")
+        self.view_label.setObjectName("viewValues")
+        self.view_label.setToolTip("Brush diameter ([ and ]) and mask opacity (O and Shift+O)")
         self.model_label = QLabel("")
         self.model_label.setObjectName("modelStatus")
         self.choose_model = QPushButton("Choose model…")
         self.choose_model.setObjectName("chooseModelButton")
         self.addPermanentWidget(progress)
         self.addPermanentWidget(self.position)
+        self.addPermanentWidget(self.view_label)
         self.addPermanentWidget(self.model_label)
         self.addPermanentWidget(self.choose_model)
         session.message.connect(lambda text: self.showMessage(text, MESSAGE_MS))
-        session.model_status.stateChanged.connect(self.show_model_state)
-        self.show_model_state(session.model_status.state.value, session.model_status.message)
+        status = session.model_status
+        status.stateChanged.connect(lambda state, message: self.show_model_state())
+        status.activityChanged.connect(lambda text: self.show_model_state())
+        self.show_model_state()
 
-    def show_model_state(self, state: str, message: str) -> None:
-        state = ModelState(state)
+    def show_model_state(self) -> None:
+        """``SAM 2: model ready (cpu · fp32)``, or what it is doing now (``SAM 2: encoding frame 57…``)."""
+        status = self.session.model_status
+        state = status.state
         prefix = {ModelState.READY: "SAM 2", ModelState.LOADING: "SAM 2", ModelState.FAILED: "No model",
                   ModelState.NONE: "No model"}[state]
-        self.model_label.setText(f"{prefix}: {message}")
-        self.model_label.setStyleSheet("color: #c0392b;" if state in (ModelState.NONE, ModelState.FAILED) else "")
+        busy = state is ModelState.READY and status.activity
+        self.model_label.setText(f"{prefix}: {status.activity}" if busy else f"{prefix}: {status.message}")
+        style = "color: #c0392b;" if state in (ModelState.NONE, ModelState.FAILED) else "font-weight: bold;" if busy else ""
+        self.model_label.setStyleSheet(style)
         self.choose_model.setVisible(state in (ModelState.NONE, ModelState.FAILED))
+
+    def show_view_values(self, brush_px: int, opacity: float) -> None:
+        self.view_label.setText(f"Brush {brush_px} px · Masks {round(opacity * 100)} %")
 
     def show_position(self, x: float, y: float) -> None:
         video = self.session.video

@@ -43,6 +43,14 @@ class EngineFollower:
         """The inputs the engine's state is made of, in order."""
         return tuple(self._applied)
 
+    def behind(self, log: Sequence[EngineInput]) -> int:
+        """How many inputs :meth:`follow` would apply for ``log`` (0: the engine is in line)."""
+        keep = common_prefix(self._applied, log)
+        if keep == len(self._applied):
+            return len(log) - keep
+        base = max(n for n in self._checkpoints if n <= keep)
+        return len(log) - base
+
     def follow(self, log: Sequence[EngineInput]) -> None:
         """Bring the engine to the state of a fresh session given ``log`` in order.
 

@@ -97,6 +97,10 @@ class VideoSession:
         """The object's tracking state (read it only; for diagnostics and tests)."""
         return self._tracks[obj_id]
 
+    def has_features(self, frame: int) -> bool:
+        """Whether ``frame``'s image features are cached (a prompt there needs no encoder run)."""
+        return frame in self._features
+
     def memory_bytes(self) -> int:
         """Bytes of tracking tensors held for all objects (image features not included)."""
         return sum(t.memory_bytes() for t in self._tracks.values())
