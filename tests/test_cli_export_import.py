@@ -93,6 +93,7 @@ def test_import_errors(tmp_path: Path, shared_data: Path, capsys: pytest.Capture
     assert Path(out).read_text() == "older work"
 
 
+@pytest.mark.slow
 def test_import_and_export_as_processes(tmp_path: Path, shared_data: Path) -> None:
     """The real command line, no display, SA-V in and out unchanged."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

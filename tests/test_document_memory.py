@@ -7,6 +7,7 @@ import tracemalloc
 
 import cv2
 import numpy as np
+import pytest
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, VideoRef
 from core.masks import encode
@@ -27,6 +28,7 @@ def blob(i: int) -> np.ndarray:
     return mask
 
 
+@pytest.mark.slow
 def test_ten_objects_ten_thousand_frames_of_1080p() -> None:
     shapes = [encode(blob(i)) for i in range(DISTINCT)]
     gc.collect()

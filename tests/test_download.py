@@ -53,6 +53,7 @@ def leftovers(target: Path) -> list[str]:
     return sorted(p.name for p in target.parent.glob(target.name + "*")) if target.parent.exists() else []
 
 
+@pytest.mark.slow
 def test_download_succeeds_verified_in_the_cache(server: CheckpointServer, tiny_file: Path, clean_cache: Path) -> None:
     url = serve(server, tiny_file)
     reports: list[DownloadProgress] = []
@@ -70,6 +71,7 @@ def test_download_succeeds_verified_in_the_cache(server: CheckpointServer, tiny_
     assert len(server.seen) == 1
 
 
+@pytest.mark.slow
 def test_broken_connection_is_resumed_with_a_range_request(server: CheckpointServer, tiny_file: Path, clean_cache: Path) -> None:
     cut = 40_000_000
     url = serve(server, tiny_file, cut_after=cut)
@@ -78,6 +80,7 @@ def test_broken_connection_is_resumed_with_a_range_request(server: CheckpointSer
     assert [s.range for s in server.seen] == [None, f"bytes={cut}-"]
 
 
+@pytest.mark.slow
 def test_interrupted_download_keeps_its_part_and_the_next_call_resumes(
     server: CheckpointServer, tiny_file: Path, clean_cache: Path
 ) -> None:
@@ -95,6 +98,7 @@ def test_interrupted_download_keeps_its_part_and_the_next_call_resumes(
     assert leftovers(path) == ["sam2.1_hiera_tiny.pt"]
 
 
+@pytest.mark.slow
 def test_truncated_file_is_rejected_and_deleted(server: CheckpointServer, tiny_file: Path, files_dir: Path, clean_cache: Path) -> None:
     # The server itself holds a cut file and announces its (short) length: only the load check can tell.
     url = serve(server, truncated_copy(tiny_file, files_dir))
@@ -111,6 +115,7 @@ def test_another_model_under_the_name_is_rejected(server: CheckpointServer, file
     assert leftovers(checkpoint_path(TINY)) == []
 
 
+@pytest.mark.slow
 def test_official_size_is_insisted_on(server: CheckpointServer, tiny_file: Path, clean_cache: Path) -> None:
     # Our random file is a few kB off the official one: as if the host served something else.
     url = serve(server, tiny_file)
@@ -120,6 +125,7 @@ def test_official_size_is_insisted_on(server: CheckpointServer, tiny_file: Path,
     assert leftovers(target) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("status", [500, 404])
 def test_http_error_is_one_clear_line(server: CheckpointServer, tiny_file: Path, clean_cache: Path, status: int) -> None:
     url = serve(server, tiny_file, status=status)
@@ -137,6 +143,7 @@ def test_offline_is_one_clear_line(clean_cache: Path) -> None:
     assert leftovers(checkpoint_path(TINY)) == []
 
 
+@pytest.mark.slow
 def test_cancel_stops_between_blocks_and_keeps_the_part(server: CheckpointServer, tiny_file: Path, clean_cache: Path) -> None:
     url = serve(server, tiny_file, pace_s=0.002)
     seen: list[int] = []
@@ -156,6 +163,7 @@ def test_cancel_stops_between_blocks_and_keeps_the_part(server: CheckpointServer
     assert server.seen[-1].range == f"bytes={kept}-"
 
 
+@pytest.mark.slow
 def test_whole_part_file_is_checked_without_refetching(server: CheckpointServer, tiny_file: Path, clean_cache: Path) -> None:
     url = serve(server, tiny_file)
     target = checkpoint_path(TINY)
@@ -166,6 +174,7 @@ def test_whole_part_file_is_checked_without_refetching(server: CheckpointServer,
     assert filecmp.cmp(target, tiny_file, shallow=False)
 
 
+@pytest.mark.slow
 def test_verifier_reports_what_the_file_holds(tiny_file: Path) -> None:
     facts = verifier_for(TINY)(tiny_file)
     assert isinstance(facts, CheckpointFacts)

@@ -16,6 +16,7 @@ from core.frames import VideoFrames, open_frames, quiet_scans
 from core.frames.colour import frame_to_rgb
 from core.video import VideoSession
 from tests.test_frames_synthetic import write_video
+from tests.thread_helpers import HANG_S, WatchedCondition, watch_conditions
 from tests.video_helpers import click, moving_square_video, small_model
 
 FRAMES = 3000
@@ -39,7 +40,7 @@ def last_frame(path: Path) -> np.ndarray:
     return frame_to_rgb(last)
 
 
-def in_thread(fn, timeout: float = 30.0):  # noqa: ANN001, ANN201
+def in_thread(fn, timeout: float = HANG_S):  # noqa: ANN001, ANN201
     """fn() on another thread; its result, or a test failure if it has not returned in time."""
     out: list = []
     worker = threading.Thread(target=lambda: out.append(fn()), daemon=True)
@@ -49,12 +50,25 @@ def in_thread(fn, timeout: float = 30.0):  # noqa: ANN001, ANN201
     return out[0]
 
 
-def wait_done(src: VideoFrames, timeout: float = 30.0) -> bool:
-    """Poll (not wait on) the index: a waiting reader would itself wake the scan."""
+def wait_done(src: VideoFrames, timeout: float = HANG_S) -> bool:
+    """Poll (not wait on) the index: a waiting reader would itself wake the scan. The deadline
+    only guards a hang."""
     deadline = time.monotonic() + timeout
     while not src.index.done and time.monotonic() < deadline:
         time.sleep(0.02)
     return src.index.done
+
+
+def scan_condition(src: VideoFrames) -> WatchedCondition:
+    cond = src.index._cond  # noqa: SLF001 - the condition the scan sleeps on
+    assert isinstance(cond, WatchedCondition), "the index was shared with an earlier open"
+    return cond
+
+
+def resting(waits: list[float | None]) -> bool:
+    """The scan went to sleep for a rest of its own (readers wait without a timeout; a quiet
+    poll lasts _QUIET_POLL_S; a rest at IDLE_SHARE = 1e-7 lasts minutes)."""
+    return any(t is not None and t > 1.0 for t in waits)
 
 
 def test_an_unwatched_scan_rests_and_a_reader_wakes_it(
@@ -62,10 +76,11 @@ def test_an_unwatched_scan_rests_and_a_reader_wakes_it(
 ) -> None:
     # a share this small makes every rest last for ages: only a waking reader can finish the scan
     monkeypatch.setattr(index_mod, "IDLE_SHARE", 1e-7)
+    watch_conditions(monkeypatch, index_mod)
     src = open_frames(long_mp4, cache_mb=8)
     try:
         assert isinstance(src, VideoFrames)
-        time.sleep(0.5)  # unthrottled, 3000 packets take a few hundredths of a second
+        assert scan_condition(src).wait_until(resting)  # asleep, not merely slow
         assert not src.index.done
         assert np.array_equal(in_thread(lambda: src.get(FRAMES - 1)), last_frame(long_mp4))
         assert src.index.done
@@ -74,13 +89,19 @@ def test_an_unwatched_scan_rests_and_a_reader_wakes_it(
         src.close()
 
 
-def test_quiet_scans_hold_an_unwatched_scan_until_the_block_ends(long_mp4: Path, small_batches: None) -> None:
+def test_quiet_scans_hold_an_unwatched_scan_until_the_block_ends(
+    long_mp4: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_mod, "IDLE_SHARE", 1.0)  # no rest of its own: only the quiet block can hold it
+    monkeypatch.setattr(index_mod, "_QUIET_POLL_S", 0.001)
+    watch_conditions(monkeypatch, index_mod)
     with quiet_scans():
         src = open_frames(long_mp4, cache_mb=8)
-        time.sleep(0.5)
-        standing = not src.index.done  # though its idle share alone would have finished it
+        # the scan looked again five times and went back to sleep each time, unfinished
+        looked = scan_condition(src).wait_until(lambda waits: waits.count(0.001) >= 5)
+        standing = not src.index.done
     try:
-        assert standing
+        assert looked and standing
         assert wait_done(src)  # nobody reads, yet it finishes once the block is closed
     finally:
         src.close()
@@ -97,10 +118,11 @@ def test_a_reader_inside_quiet_scans_still_gets_its_frame(long_mp4: Path, small_
 
 def test_closing_wakes_a_resting_scan(long_mp4: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(index_mod, "IDLE_SHARE", 1e-7)
+    watch_conditions(monkeypatch, index_mod)
     src = open_frames(long_mp4, cache_mb=8)
-    time.sleep(0.2)
+    assert scan_condition(src).wait_until(resting)  # asleep for minutes: only the close can wake it
     src.close()
-    assert wait_done(src, timeout=10.0)
+    assert wait_done(src)
 
 
 def test_the_engine_runs_the_image_encoder_inside_quiet_scans(monkeypatch: pytest.MonkeyPatch) -> None:

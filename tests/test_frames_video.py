@@ -35,6 +35,7 @@ def test_there_are_shared_videos() -> None:
     assert len(VIDEOS) >= 4, VIDEOS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", VIDEOS, ids=lambda p: p.name)
 def test_random_seeks_equal_decoding_from_the_start(path: Path) -> None:
     ref = reference(path)
@@ -51,6 +52,7 @@ def test_random_seeks_equal_decoding_from_the_start(path: Path) -> None:
         src.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", VIDEOS, ids=lambda p: p.name)
 def test_sequential_reading_never_seeks_and_covers_every_frame(path: Path) -> None:
     ref = reference(path)
@@ -63,6 +65,7 @@ def test_sequential_reading_never_seeks_and_covers_every_frame(path: Path) -> No
         assert src.seeks == seeks
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [p for p in VIDEOS if p.name in ("bedroom.mp4", "01_dog.mp4")], ids=lambda p: p.name)
 def test_backward_reading_is_exact_and_decodes_chunks(path: Path) -> None:
     ref = reference(path)

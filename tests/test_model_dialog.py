@@ -56,6 +56,7 @@ def test_lists_the_catalogue_with_the_default_selected(qtbot: QtBot, clean_cache
     assert dialog.device_combo.currentData() == "auto" and dialog.precision_combo.currentData() == "auto"
 
 
+@pytest.mark.slow
 def test_download_in_the_background_then_use_it(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, server: CheckpointServer, files_dir: Path, clean_cache: Path
 ) -> None:
@@ -86,6 +87,7 @@ def test_download_in_the_background_then_use_it(
     assert again.device_combo.currentData() == "cpu" and again.precision_combo.currentData() == "bf16"
 
 
+@pytest.mark.slow
 def test_cancel_keeps_the_part_for_later(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, server: CheckpointServer, files_dir: Path, clean_cache: Path
 ) -> None:
@@ -119,6 +121,7 @@ def test_offline_shows_one_line_and_points_to_a_local_file(
     assert dialog.table.item(0, STATUS).text() == "Not downloaded"
 
 
+@pytest.mark.slow
 def test_local_file_recognised_or_refused(qtbot: QtBot, files_dir: Path, tmp_path: Path, clean_cache: Path) -> None:
     dialog = make_dialog(qtbot)
     wrong = tmp_path / "notes.pt"
@@ -142,6 +145,7 @@ def test_local_file_recognised_or_refused(qtbot: QtBot, files_dir: Path, tmp_pat
     assert reopened.chosen_path() == good and reopened.compile_box.isChecked()
 
 
+@pytest.mark.slow
 def test_closing_during_a_download_stops_it(
     qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, server: CheckpointServer, files_dir: Path, clean_cache: Path
 ) -> None:

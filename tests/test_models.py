@@ -58,6 +58,7 @@ def test_sizes_agree_with_parameter_counts() -> None:
         assert row[0].speed_fps > row[-1].speed_fps and row[0].sav_jf < row[-1].sav_jf
 
 
+@pytest.mark.slow
 def test_random_checkpoint_is_within_a_few_kilobytes_of_the_official_size(files_dir: Path) -> None:
     assert abs(official_checkpoint(files_dir).stat().st_size - default_entry().size_bytes) < 10_000
 
@@ -153,6 +154,7 @@ def test_compile_only_when_resolved_on(monkeypatch: pytest.MonkeyPatch) -> None:
         compile_modules(model, resolve(DeviceChoice.AUTO, AUTO, True, GPU), names=("trunk",))
 
 
+@pytest.mark.slow
 def test_inspect_recognises_official_and_custom_files(files_dir: Path) -> None:
     facts = inspect_file(official_checkpoint(files_dir))
     assert (facts.version, facts.size, facts.official) == ("2.1", "tiny", default_entry())

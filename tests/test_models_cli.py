@@ -47,6 +47,7 @@ def test_list_shows_every_model_and_what_is_downloaded(capsys: pytest.CaptureFix
     assert " yes " in row
 
 
+@pytest.mark.slow
 def test_download_then_path(
     capsys: pytest.CaptureFixture[str], server: CheckpointServer, files_dir: Path, clean_cache: Path
 ) -> None:

@@ -37,6 +37,7 @@ def test_version_and_size_recognised_from_tensors(version: str, size: str) -> No
     _check_tensors(sd, cfg, "x.pt")  # strict names and shapes pass
 
 
+@pytest.mark.slow
 @torch.inference_mode()
 def test_official_tiny_round_trip_predicts_identical_logits(tmp_path: Path) -> None:
     model = random_model(config_for("2.1", "tiny"), seed=11)
@@ -62,6 +63,7 @@ def test_official_tiny_round_trip_predicts_identical_logits(tmp_path: Path) -> N
     assert torch.equal(pa.iou_scores, pb.iou_scores) and pa.object_score == pb.object_score
 
 
+@pytest.mark.slow
 def test_sam20_checkpoint_recognised(tmp_path: Path) -> None:
     path = tmp_path / "sam2_hiera_small.pt"
     torch.save({"model": {k: torch.zeros(v.shape) for k, v in meta_state("2.0", "small").items()}}, path)
@@ -71,6 +73,7 @@ def test_sam20_checkpoint_recognised(tmp_path: Path) -> None:
     assert load_model(path).obj_ptr_tpos_proj.__class__.__name__ == "Identity"
 
 
+@pytest.mark.slow
 @torch.inference_mode()
 def test_small_config_round_trip(tiny_ckpt: Path) -> None:
     info = inspect_checkpoint(tiny_ckpt)
@@ -168,6 +171,7 @@ def test_shape_mismatch(tmp_path: Path, tiny_ckpt: Path) -> None:
     _single_line_error(path, r"tensor no_obj_ptr of the tiny_test config should have shape \[1, 64\], found \[1, 65\]")
 
 
+@pytest.mark.slow
 def test_official_sized_missing_tensor_is_named(tmp_path: Path) -> None:
     sd = {k: torch.zeros(v.shape) for k, v in meta_state("2.1", "tiny").items() if k != "mask_downsample.bias"}
     with pytest.raises(CheckpointError, match="do not match SAM 2.1 tiny: 1 missing \\(e.g. mask_downsample.bias\\)"):

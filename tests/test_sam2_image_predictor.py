@@ -68,6 +68,7 @@ def test_mask_prompt_from_previous_round(predictor: Sam2ImagePredictor) -> None:
     check(only_mask, 1, first.low_res_logits.shape[-1])
 
 
+@pytest.mark.slow
 def test_same_weights_same_answer_in_a_new_predictor(predictor: Sam2ImagePredictor) -> None:
     other = Sam2ImagePredictor(random_model(seed=5))
     other.set_image(random_image(H, W, seed=1))

@@ -122,6 +122,7 @@ def test_random_weights_are_non_zero_and_deterministic() -> None:
     assert not torch.equal(a["no_mem_embed"], c["no_mem_embed"])
 
 
+@pytest.mark.slow
 def test_encoder_position_cache_follows_weight_changes() -> None:
     model = random_model(seed=2)
     x = torch.randn(1, 3, model.image_size, model.image_size)

@@ -40,6 +40,7 @@ def wait_model(qtbot, w: MainWindow) -> None:
     qtbot.waitUntil(lambda: w.session.model_status.state is ModelState.READY, timeout=60000)
 
 
+@pytest.mark.slow
 def test_annotate_propagate_correct_save_reopen_export(qtbot, window: MainWindow, shared_data: Path,
                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     w, s = window, window.session

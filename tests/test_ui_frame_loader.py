@@ -3,27 +3,32 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import numpy as np
 
 from core.types import VideoInfo
+from tests.thread_helpers import HANG_S
 from ui.frame_loader import FrameLoader
 
 
-class SlowFrames:
+class HeldFrames:
+    """Frames whose decoding waits, inside ``get``, until the test lets it go on (``release``)."""
+
     info = VideoInfo(8, 6, 100, 25.0)
 
     def __init__(self) -> None:
         self.decoded: list[int] = []
         self.threads: set[str] = set()
+        self.decoding = threading.Event()  # set once a decode has started and is held
+        self.release = threading.Event()
 
     def __len__(self) -> int:
         return 100
 
     def get(self, index: int) -> np.ndarray:
         self.threads.add(threading.current_thread().name)
-        time.sleep(0.05)
+        self.decoding.set()
+        assert self.release.wait(HANG_S)
         if index == 66:
             raise ValueError("damaged frame\nwith details")
         self.decoded.append(index)
@@ -31,15 +36,19 @@ class SlowFrames:
 
 
 def test_newest_request_wins_and_decoding_stays_off_the_gui_thread(qtbot) -> None:
-    loader, frames = FrameLoader(), SlowFrames()
+    loader, frames = FrameLoader(), HeldFrames()
     shown: list[int] = []
     loader.loaded.connect(lambda frame, image: shown.append(int(image[0, 0, 0])))
-    for frame in range(20):  # a scrub across 20 frames within one decode
+    loader.request(frames, 0)
+    assert frames.decoding.wait(HANG_S)  # frame 0 is decoding, and stays so until released
+    for frame in range(1, 20):  # a scrub across 19 more frames within that one decode
         loader.request(frames, frame)
-    qtbot.waitUntil(lambda: loader.idle() and shown[-1:] == [19], timeout=5000)
-    assert len(frames.decoded) <= 3 and frames.decoded[-1] == 19
+    frames.release.set()
+    qtbot.waitUntil(lambda: loader.idle() and shown[-1:] == [19], timeout=60000)
+    assert frames.decoded == [0, 19]  # the 18 requests between were replaced before they started
+    assert shown == [19]  # frame 0 came too late to be shown
     assert frames.threads == {"masklet-frame-loader"}
-    with qtbot.waitSignal(loader.failed, timeout=5000) as failed:
+    with qtbot.waitSignal(loader.failed, timeout=60000) as failed:
         loader.request(frames, 66)
     assert failed.args == ["cannot show frame 66: damaged frame"]
     loader.stop()

@@ -182,7 +182,7 @@ def test_window_strip_shows_real_thumbnails_decoded_off_the_gui_thread(qtbot, tm
 
 
 def test_thumbnails_wait_while_the_model_computes_for_the_annotator(qtbot, session, monkeypatch) -> None:
-    import ui.thumbnail_strip as strip_module
+    import ui.background as strip_module  # where the loader threads make their condition
     from tests.thread_helpers import watch_conditions
     from ui.thumbnail_strip import ThumbnailLoader
 

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _threads = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spare_frames", [0, 10])
 def test_memory_is_flat_on_a_long_video(spare_frames: int) -> None:
     model = small_model(32)
@@ -50,6 +51,7 @@ def test_memory_is_flat_on_a_long_video(spare_frames: int) -> None:
     assert len(session.object_results(1)) == 120
 
 
+@pytest.mark.slow
 def test_backward_pass_reads_the_forward_memories_next_to_the_start() -> None:
     """BOTH from frame s: the backward pass reads frames s+1.. of the forward pass; they are kept."""
     model = small_model(32)
@@ -63,6 +65,7 @@ def test_backward_pass_reads_the_forward_memories_next_to_the_start() -> None:
     assert 49 in track.non_cond and 30 not in track.non_cond
 
 
+@pytest.mark.slow
 def test_a_correction_on_a_recent_frame_reads_the_same_memories_as_with_everything_kept() -> None:
     """Within the spare budget a correction click equals the official keep-everything behaviour."""
     model = small_model(32)
@@ -147,6 +150,7 @@ assert all(p.all() for p in pins)
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and malloc_trim")
 def test_allocator_keeps_heap_and_mmap_blocks_apart() -> None:
     # In a fresh process: glibc serves a request from any free heap piece it fits, whatever the
@@ -182,6 +186,7 @@ print(*faults)
 '''
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_one_heap_lets_a_thread_reuse_the_pages_of_its_large_blocks() -> None:
     def faults(mode: str) -> list[int]:
