@@ -82,7 +82,24 @@ def gui_main(argv: Sequence[str] | None = None) -> int:
         return 1
     from ui.app import run_app
 
-    return run_app(args[0] if args else None)
+    return end_process(run_app(args[0] if args else None))
+
+
+def end_process(code: int) -> int:
+    """End the desktop app's process now that its window has closed.
+
+    By then everything Masklet writes is saved and synced (the window's close handler stops the
+    model worker, writes the settings and asks about unsaved work). What is left is the
+    interpreter tearing down torch's native state, about 2 s on our machines for a bare
+    ``import torch`` (docs/benchmarks.md): the registered exit handlers run, the output is
+    flushed, and the process ends without that teardown.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
