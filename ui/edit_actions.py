@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QMessageBox
 
 from annotator.session_controller import SessionController
 from ui.canvas import Canvas, ZOOM_STEP
@@ -75,8 +76,19 @@ class EditActions(QObject):
             self.session.prompts.clear_frame(self.session.current_obj, self.session.frame)
 
     def delete_object(self) -> None:
-        if self.session.current_obj is not None:
-            self.session.remove_object(self.session.current_obj)
+        """Delete the selected object with all its masks, once the annotator confirms (Undo brings it back)."""
+        obj_id = self.session.current_obj
+        if obj_id is None:
+            return
+        record = self.session.doc.object(obj_id)
+        frames = len(self.session.doc.document.masks.get(obj_id, {}))
+        answer = QMessageBox.question(
+            self.canvas.window(), "Delete object",
+            f"Delete “{record.name}” and its masks on {frames} frame{'' if frames == 1 else 's'}?\n"
+            "Edit > Undo brings it back.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.session.remove_object(obj_id)
 
     def toggle_hidden(self) -> None:
         obj_id = self.session.current_obj

@@ -1,5 +1,11 @@
 """File > Export dataset: pick a format, a place and a stride; the export runs on a background thread
-(annotator.project_exchange.export_document on a snapshot of the document) with progress and cancel."""
+(annotator.project_exchange.export_document on a snapshot of the document) with progress and cancel.
+
+The place starts as the format's own name for the video (``bedroom.coco.json``, ``bedroom_davis``)
+in the project's or video's folder and follows the format until the user types a path of their own.
+Before writing, the dialog asks core.formats.target what the place holds: it refuses a folder
+that is not a previous export of the format, and asks before replacing anything (ui.export_notice).
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar,
+    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from ui.dialog_buttons import action_buttons, ok_button
+from ui.export_notice import consent, show_exported
 
 from annotator.document import AnnotationDocument
-from annotator.project_exchange import export_document
-from core.formats import FORMATS, ExportCancelled
+from annotator.project_exchange import default_export_path, export_document
+from core.formats import FORMATS, ExportCancelled, ExportTarget, FormatError, inspect_target
 
 
 def snapshot(doc: AnnotationDocument) -> AnnotationDocument:
@@ -34,9 +41,10 @@ class ExportJob(QObject):
     progress = Signal(int, int)
     finished = Signal(str)
 
-    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: int) -> None:
+    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: int, overwrite: bool = False) -> None:
+        """overwrite: the user agreed to replace what is at ``out`` (see core.formats.target)."""
         super().__init__()
-        self.doc, self.fmt, self.out, self.stride = snapshot(doc), fmt, out, stride
+        self.doc, self.fmt, self.out, self.stride, self.overwrite = snapshot(doc), fmt, out, stride, overwrite
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="masklet-export", daemon=True)
 
@@ -45,7 +53,7 @@ class ExportJob(QObject):
 
     def _run(self) -> None:
         try:
-            export_document(self.doc, self.fmt, self.out, self.stride, overwrite=True,
+            export_document(self.doc, self.fmt, self.out, self.stride, overwrite=self.overwrite,
                             progress=lambda done, total, message="": self.progress.emit(done, total),
                             cancel=self.cancelled.is_set)
         except ExportCancelled:
@@ -57,15 +65,22 @@ class ExportJob(QObject):
 
 
 class ExportDialog(QDialog):
+    """default_dir: the folder default names go in (the project's or the video's); notice: the last
+    success notice (kept so that it outlives the dialog)."""
+
     def __init__(self, doc: AnnotationDocument, default_dir: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Export dataset")
         self.doc = doc
+        self.default_dir = default_dir
         self.job: ExportJob | None = None
+        self.notice: QMessageBox | None = None
         self.format = QComboBox()
         for fmt in FORMATS.values():
             self.format.addItem(fmt.label, fmt.name)
-        self.path = QLineEdit(str(Path(default_dir) / "export.json") if default_dir else "")
+        self.path = QLineEdit()
+        self.path.setObjectName("exportPath")
+        self._auto_path = ""  # the path the dialog filled in itself; any other text is the user's
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
@@ -87,22 +102,33 @@ class ExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
+        self._format_changed()
+        self.setMinimumWidth(560)  # room for a whole path
 
     def set_format(self, name: str) -> None:
         self.format.setCurrentIndex(self.format.findData(name))
 
+    def default_path(self, fmt: str | None = None) -> Path | None:
+        """The format's default output for this video in ``default_dir`` (None without a folder)."""
+        if not self.default_dir or self.doc.video is None:
+            return None
+        return default_export_path(self.doc, fmt or self.format.currentData(), self.default_dir)
+
     def _format_changed(self) -> None:
-        current = Path(self.path.text()) if self.path.text() else None
-        if current is not None:
-            folder = FORMATS[self.format.currentData()].is_folder
-            self.path.setText(str(current.with_suffix("") if folder else current.with_suffix(".json")))
+        if self.path.text().strip() not in ("", self._auto_path):
+            return  # a path the user typed or browsed to stays theirs
+        default = self.default_path()
+        self._auto_path = str(default) if default is not None else ""
+        self.path.setText(self._auto_path)
 
     def _browse(self) -> None:
         fmt = FORMATS[self.format.currentData()]
-        if fmt.is_folder:
-            path = QFileDialog.getExistingDirectory(self, "Export into folder")
+        start = self.path.text().strip() or self.default_dir
+        if fmt.is_folder:  # a new or empty folder, or a previous export of this format
+            folder = start if Path(start).is_dir() else str(Path(start).parent)
+            path = QFileDialog.getExistingDirectory(self, "Export into folder", folder)
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text(), "JSON (*.json)")
+            path, _ = QFileDialog.getSaveFileName(self, "Export to", start, "JSON (*.json)")
         if path:
             self.path.setText(path)
 
@@ -112,7 +138,17 @@ class ExportDialog(QDialog):
         if not self.path.text().strip():
             self.status.setText("Choose where to export.")
             return
-        self.job = ExportJob(self.doc, self.format.currentData(), Path(self.path.text().strip()), self.stride.value())
+        fmt, out = self.format.currentData(), Path(self.path.text().strip()).expanduser()
+        try:
+            target = inspect_target(out, fmt)
+        except (OSError, FormatError) as exc:  # a folder we may not read
+            self.status.setText(f"Cannot export to {out}: {exc}")
+            return
+        overwrite = consent(self, target, self._instead(target))
+        if overwrite is None:
+            self.status.setText("Nothing exported.")
+            return
+        self.job = ExportJob(self.doc, fmt, out, self.stride.value(), overwrite)
         self.job.progress.connect(self._progress)
         self.job.finished.connect(self._finished)
         ok_button(self.buttons).setEnabled(False)
@@ -124,13 +160,19 @@ class ExportDialog(QDialog):
         self.bar.setValue(done)
 
     def _finished(self, error: str) -> None:
-        self.job = None
+        job, self.job = self.job, None
         ok_button(self.buttons).setEnabled(True)
-        if error:
+        if error or job is None:
             self.status.setText(f"Export failed: {error}" if error != "cancelled" else "Export cancelled.")
             return
-        self.status.setText(f"Exported to {self.path.text()}")
+        self.status.setText(f"Exported to {job.out}")
+        self.notice = show_exported(self, job.out, FORMATS[job.fmt].title)
         self.accept()
+
+    def _instead(self, target: ExportTarget) -> Path | None:
+        """For a refused folder: the format's own name inside it (a new file or folder there)."""
+        default = self.default_path(target.fmt)
+        return target.path / default.name if default is not None and target.path.is_dir() else None
 
     def reject(self) -> None:
         if self.job is not None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
 from annotator.autosave import AutosaveSchedule
 from annotator.session_controller import SessionController
@@ -29,7 +29,9 @@ from ui.timeline import Timeline
 from ui.tools import ToolController
 
 AUTOSAVE_CHECK_MS = 15000
-NO_MODEL = "no SAM 2 checkpoint yet: choose or download one (File > Model…); brush and navigation work without it"
+MIN_WINDOW = (960, 600)  # pixels
+TIMELINE_MIN_H = 120  # pixels: the ruler, the thumbnails and two lanes
+NO_MODEL = "no SAM 2 checkpoint yet: File > Model… to choose or download one; brush and navigation work without it"
 
 
 class MainWindow(QMainWindow):
@@ -67,6 +69,19 @@ class MainWindow(QMainWindow):
             self.start_model()
 
     def _lay_out(self) -> None:
+        # Below these sizes the slider, the object names and the timeline stop being usable.
+        self.setMinimumSize(MIN_WINDOW[0], MIN_WINDOW[1])
+        self.canvas.setMinimumSize(320, 180)
+        self.navigation.slider.setMinimumWidth(200)
+        self.objects.setMinimumWidth(240)
+        # the timeline scrolls its lanes: a new object adds a lane, not height taken from the canvas
+        timeline = QScrollArea()
+        timeline.setObjectName("timelineScroll")
+        timeline.setWidget(self.timeline)
+        timeline.setWidgetResizable(True)
+        timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        timeline.setFrameShape(QFrame.Shape.NoFrame)
+        timeline.setMinimumHeight(TIMELINE_MIN_H)
         center = QWidget()
         layout = QVBoxLayout(center)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -74,10 +89,10 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.canvas, 1)
         layout.addWidget(self.navigation)
         self.setCentralWidget(center)
-        for title, widget, area in (("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea),
+        for title, widget, area in (("Timeline", timeline, Qt.DockWidgetArea.BottomDockWidgetArea),
                                     ("Objects", self.objects, Qt.DockWidgetArea.RightDockWidgetArea)):
             dock = QDockWidget(title, self)
-            dock.setObjectName(f"{widget.objectName()}Dock")
+            dock.setObjectName(f"{title.lower()}Dock")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
         self.resize(1400, 900)
@@ -97,6 +112,7 @@ class MainWindow(QMainWindow):
         a["file.model"].triggered.connect(self.choose_model)
         a["file.quit"].triggered.connect(self.close)
         a["help.shortcuts"].triggered.connect(self.show_shortcuts)
+        a["help.about"].triggered.connect(self.show_about)
         a["edit.preferences"].triggered.connect(self.preferences)
         self.status.choose_model.clicked.connect(self.choose_model)
         self.canvas.cursorMoved.connect(self.status.show_position)
@@ -167,6 +183,11 @@ class MainWindow(QMainWindow):
         from ui.shortcuts_dialog import ShortcutsDialog
 
         ShortcutsDialog(self).exec()
+
+    def show_about(self) -> None:
+        from ui.about_dialog import AboutDialog, about_rows
+
+        AboutDialog(about_rows(self.status.model_label.text(), self.settings.q.fileName()), self).exec()
 
     def _autosave(self) -> None:
         s = self.session

@@ -22,7 +22,7 @@ MENUS: dict[str, list[str | None]] = {
                   "nav.play", None, "nav.next_issue", "nav.previous_issue"],
     "&Propagate": ["track.forward", "track.backward", "track.both", "track.range", None, "track.all_objects",
                    None, "track.cancel"],
-    "&Help": ["help.shortcuts"],
+    "&Help": ["help.shortcuts", None, "help.about"],
 }
 TOOLBAR: list[str | None] = [
     "file.open_video", "file.open_project", "file.save", None, "edit.undo", "edit.redo", None,

@@ -3,12 +3,14 @@ the cursor position, and the propagation progress."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar, QWidget
 
 from annotator.session_controller import ModelState, SessionController
 from ui.propagation import ProgressWidget
 
 MESSAGE_MS = 8000
+MODEL_TEXT_W = 460  # pixels of the model's state; the whole text is its tooltip
 
 
 class StatusBar(QStatusBar):
@@ -20,6 +22,8 @@ class StatusBar(QStatusBar):
         self.view_label.setObjectName("viewValues")
         self.view_label.setToolTip("Brush diameter ([ and ]) and mask opacity (O and Shift+O)")
         self.model_label = QLabel("")
+        # a long state ("no SAM 2 checkpoint yet: …") is elided, never a minimum width for the window
+        self.model_label.setMaximumWidth(MODEL_TEXT_W + 16)
         self.model_label.setObjectName("modelStatus")
         self.choose_model = QPushButton("Choose model…")
         self.choose_model.setObjectName("chooseModelButton")
@@ -41,7 +45,9 @@ class StatusBar(QStatusBar):
         prefix = {ModelState.READY: "SAM 2", ModelState.LOADING: "SAM 2", ModelState.FAILED: "No model",
                   ModelState.NONE: "No model"}[state]
         busy = state is ModelState.READY and status.activity
-        self.model_label.setText(f"{prefix}: {status.activity}" if busy else f"{prefix}: {status.message}")
+        text = f"{prefix}: {status.activity}" if busy else f"{prefix}: {status.message}"
+        self.model_label.setToolTip(text)
+        self.model_label.setText(self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, MODEL_TEXT_W))
         style = "color: #c0392b;" if state in (ModelState.NONE, ModelState.FAILED) else "font-weight: bold;" if busy else ""
         self.model_label.setStyleSheet(style)
         self.choose_model.setVisible(state in (ModelState.NONE, ModelState.FAILED))

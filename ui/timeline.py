@@ -176,7 +176,8 @@ class Timeline(QWidget):
             selected = record.obj_id == self.session.current_obj
             p.setPen(QColor(255, 255, 255) if selected else QColor(190, 190, 190))
             p.fillRect(QRectF(4, top + 5, 10, 10), QColor(*record.color))
-            p.drawText(QRectF(18, top, LABEL_W - 22, LANE_H), Qt.AlignmentFlag.AlignVCenter, record.name)
+            name = p.fontMetrics().elidedText(record.name, Qt.TextElideMode.ElideRight, LABEL_W - 22)
+            p.drawText(QRectF(18, top, LABEL_W - 22, LANE_H), Qt.AlignmentFlag.AlignVCenter, name)
             if lane is not None:
                 self._paint_lane(p, rect, top, lane, record.color)
         if self.selection is not None:
