@@ -29,7 +29,7 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from annotator.checkpoint_settings import CheckpointSettings
-    from annotator.session_controller import ModelState
+    from annotator.model_status import ModelState
     from core.models.runtime import ModelSelection
     from core.types import Direction
     from ui.app import make_application
@@ -59,14 +59,14 @@ def main() -> int:
         app.processEvents()
 
     w.open_path(str(args.video))
-    settle(lambda: s.model_state is ModelState.READY)
+    settle(lambda: s.model_status.state is ModelState.READY)
     vp = w.canvas.viewport()
     for name, (x, y) in (("bed", (250, 380)), ("lamp", (700, 200))):
         obj_id = s.add_object(name, "furniture")
         QTest.mouseClick(vp, Qt.MouseButton.LeftButton, pos=w.canvas.view_pos(x, y).toPoint())
-        settle(lambda: s.model.mask(obj_id, 0) is not None)
-    s.propagate(Direction.FORWARD, None, (0, 59))
-    settle(lambda: s.run is None)
+        settle(lambda: s.doc.mask(obj_id, 0) is not None)
+    s.runs.propagate(Direction.FORWARD, None, (0, 59))
+    settle(lambda: s.runs.current is None)
     s.set_frame(30)
     s.select_object(1)
     w.tools.set_tool(w.tools.tool.BRUSH)

@@ -23,6 +23,9 @@ ZOOM_STEP = 1.25
 MIN_SCALE, MAX_SCALE = 0.05, 40.0
 
 
+MARKER_KIND = 0  # QGraphicsItem data key: "click", "pending" or "halo"
+
+
 @dataclass(frozen=True)
 class Marker:
     """A prompt click to draw: x, y image pixels; positive (green) or negative (red); pending:
@@ -150,13 +153,20 @@ class Canvas(QGraphicsView):
             self.markers.addToGroup(rect)
         radius = max(3.0, 6.0 / max(self.scale_factor(), 1e-6))
         for m in markers:
-            dot = QGraphicsEllipseItem(m.x - radius, m.y - radius, 2 * radius, 2 * radius)
             color = QColor(40, 200, 60) if m.positive else QColor(230, 40, 40)
-            if m.pending:  # a ring until SAM 2's mask comes back
-                dot.setPen(QPen(color, 2.5 * self._pixel(), Qt.PenStyle.DotLine))
+            if m.pending:  # a larger dashed ring, on a light one, until SAM 2's mask comes back
+                r = 1.8 * radius
+                halo = QGraphicsEllipseItem(m.x - r, m.y - r, 2 * r, 2 * r)
+                halo.setPen(QPen(QColor(255, 255, 255), 4 * self._pixel()))
+                halo.setData(MARKER_KIND, "halo")
+                self.markers.addToGroup(halo)
+                dot = QGraphicsEllipseItem(m.x - r, m.y - r, 2 * r, 2 * r)
+                dot.setPen(QPen(color, 3 * self._pixel(), Qt.PenStyle.DashLine))
             else:
+                dot = QGraphicsEllipseItem(m.x - radius, m.y - radius, 2 * radius, 2 * radius)
                 dot.setBrush(color)
                 dot.setPen(QPen(QColor(255, 255, 255), 0))
+            dot.setData(MARKER_KIND, "pending" if m.pending else "click")
             self.markers.addToGroup(dot)
 
     def _pixel(self) -> float:
@@ -164,12 +174,12 @@ class Canvas(QGraphicsView):
         return 1.0 / max(self.scale_factor(), 1e-6)
 
     def pending_marker_count(self) -> int:
-        return sum(isinstance(c, QGraphicsEllipseItem) and c.brush().style() == Qt.BrushStyle.NoBrush
-                   for c in self.markers.childItems())
+        """Click markers drawn as pending (dashed rings)."""
+        return sum(c.data(MARKER_KIND) == "pending" for c in self.markers.childItems())
 
     def marker_count(self) -> int:
-        """Click markers shown (boxes not counted)."""
-        return sum(isinstance(c, QGraphicsEllipseItem) for c in self.markers.childItems())
+        """Click markers shown, pending or not (boxes not counted)."""
+        return sum(c.data(MARKER_KIND) in ("click", "pending") for c in self.markers.childItems())
 
     def show_band(self, a: QPointF, b: QPointF) -> None:
         self.band.setRect(QRectF(a, b).normalized())
