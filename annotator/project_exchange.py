@@ -12,7 +12,7 @@ from pathlib import Path
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, color_for
 from annotator.project import relink_video
-from core.formats import Dataset, FormatError, Track, export_dataset, import_dataset
+from core.formats import Dataset, FormatError, Track, dataset_format, export_dataset, import_dataset
 from core.types import CancelCheck, ProgressCallback
 
 # metadata key of the dataset's own name for the video (SA-V video_id, COCO file-name prefix)
@@ -57,6 +57,23 @@ def dataset_to_document(dataset: Dataset) -> AnnotationDocument:
     return doc
 
 
+def export_stem(doc: AnnotationDocument) -> str:
+    """The name exports of ``doc`` start with: the video file's stem (``bedroom.mp4`` -> ``bedroom``),
+    the frame folder's name (``frames/bedroom/`` -> ``bedroom``), else the dataset's name for the video."""
+    video = doc.video.path if doc.video is not None else ""
+    if video:
+        path = Path(video)
+        # a folder of frames keeps its whole name (``clip.v2``); a file loses its extension
+        return path.name if path.is_dir() or not path.suffix else path.stem
+    return str(doc.metadata.get(NAME_KEY) or "export")
+
+
+def default_export_path(doc: AnnotationDocument, fmt: str, folder: str | Path) -> Path:
+    """Where an export of ``doc`` as ``fmt`` goes unless the user says otherwise: ``folder/bedroom.coco.json``,
+    ``folder/bedroom_davis`` (one name per format, so exports in several formats keep each other)."""
+    return Path(folder) / dataset_format(fmt).output_name(export_stem(doc))
+
+
 def export_document(
     doc: AnnotationDocument, fmt: str, out: str | Path, stride: int = 1, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
@@ -76,4 +93,5 @@ def import_document(path: str | Path, fmt: str, video: str | Path | None = None)
     return doc
 
 
-__all__ = ["dataset_to_document", "document_to_dataset", "export_document", "import_document"]
+__all__ = ["dataset_to_document", "default_export_path", "document_to_dataset", "export_document", "export_stem",
+           "import_document"]

@@ -25,8 +25,8 @@ def consent(parent: QWidget, target: ExportTarget, suggestion: Path | None = Non
     suggestion: a place the export could go instead, offered when the target is refused.
     """
     if target.refused:
-        instead = f"\n\nChoose another place, for example {suggestion}." if suggestion is not None else ""
-        QMessageBox.warning(parent, "Cannot export here", f"{target.message}.\n\nNothing was written.{instead}")
+        instead = f", for example {suggestion}" if suggestion is not None else ""  # "...: choose another folder"
+        QMessageBox.warning(parent, "Cannot export here", f"{target.message}{instead}.\n\nNothing was written.")
         return None
     if not target.needs_consent:
         return False
@@ -55,16 +55,17 @@ def _lasting_label(bar: QStatusBar) -> QLabel:
 
 
 def show_exported(parent: QWidget | None, path: Path, what: str) -> QMessageBox:
-    """``Exported <what> to <path>`` in the main window's status bar, as a message with no timeout and
-    in a label under it that stays until the next export, and in a non-modal notice with "Open folder"
-    that stays until closed (kept by the main window, or by the caller when there is none)."""
+    """``Exported <what> to <path>`` in the main window's status bar, in a line that stays until the
+    next export (not a temporary message, which times out or goes when a menu passes over it), and in
+    a non-modal notice with "Open folder" that stays until closed (owned by the main window, or kept
+    by the caller when there is none)."""
     text = f"Exported {what} to {path}"
     window = parent
     while window is not None and not isinstance(window, QMainWindow):
         window = window.parentWidget()  # the dialog is a window of its own: the main window owns it
     if window is not None:
         _lasting_label(window.statusBar()).setText(text)
-        window.statusBar().showMessage(text)
+        window.statusBar().clearMessage()  # a temporary message would cover the line until it times out
         old = window.findChild(QMessageBox, NOTICE_NAME)
         if old is not None:  # one notice, the latest export's
             old.setObjectName("")

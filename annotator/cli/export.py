@@ -4,6 +4,12 @@ Writes a project as a dataset, exactly as the window's export dialog does: all o
 (a temporary file or folder beside PATH, moved into place when complete). JSON formats write
 one file; ``davis`` and ``png`` write a folder. ``--stride N`` keeps every Nth frame
 (0, N, 2N, ...; SA-V's own data uses 4); the default is every frame.
+
+An existing PATH is replaced only with ``--force``, and only where it is a file, a previous
+export of that format, or a folder holding only that format's files (core.formats.target):
+a folder with anything else in it (``notes.txt``, the video's frames, another format's export)
+is refused, one line on stderr and exit code 1, ``--force`` or not. Replacing a previous
+folder export rewrites Masklet's files in it and keeps the others.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from annotator.cli.args import CommandParser, dataset_command, parse, positive_i
 from annotator.cli.progress import TerminalBar
 from annotator.project import ProjectError, load_project
 from annotator.project_exchange import export_document
-from core.formats import FormatError
+from core.formats import FormatError, TargetExists
 
 PROG = "masklet export"
 
@@ -26,6 +32,9 @@ def build_parser() -> CommandParser:
                              ("PATH", "the JSON file (coco, ytvis, sav) or folder (davis, png) to write"))
     parser.add_argument("--stride", type=positive_int, default=1, metavar="N",
                         help="export every Nth frame (default 1: every frame)")
+    parser.epilog = ("--force replaces a file, a previous export of the format (keeping other files in its "
+                     "folder) or a folder of only that format's files; a folder holding anything else is "
+                     "never written into.")
     return parser
 
 
@@ -37,6 +46,9 @@ def main(argv: Sequence[str]) -> int:
         doc = load_project(Path(args.source)).document
         bar = TerminalBar(sys.stderr, f"export {args.format}")
         export_document(doc, args.format, Path(args.out), stride=args.stride, overwrite=args.force, progress=bar)
+    except TargetExists as exc:
+        print(f"{PROG}: {exc.target.message}; pass --force to replace it", file=sys.stderr)
+        return 1
     except (ProjectError, FormatError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator
 
 from core.formats.dataset import FormatError
+from core.formats.target import ExportTarget, TargetState, claim_target
 
 
 def _fsync_dir(path: Path) -> None:
@@ -49,45 +50,83 @@ def write_file_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     _fsync_dir(path.parent)
 
 
-def check_target(path: Path, overwrite: bool) -> None:
-    """Refuse an existing target unless overwriting was asked for; the parent folder must exist."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise FormatError(f"the folder {path.parent} does not exist")
-    if path.exists() and not overwrite:
-        raise FormatError(f"{path} already exists (overwrite it explicitly)")
+def _move(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dst)
+
+
+def _merge(tmp: Path, target: ExportTarget) -> None:
+    """Move the files in ``tmp`` into the existing folder ``target.path``, replacing only ``target.replaced``.
+
+    The files to replace go aside first (one rename each, beside the folder) and are deleted once
+    every new file is in place; a failure moves everything back. A new file that would land on a
+    file the target does not list as replaced (the user's) stops the export before anything moves.
+    """
+    path, replaced = target.path, set(target.replaced)
+    new = sorted(p.relative_to(tmp).as_posix() for p in tmp.rglob("*") if p.is_file())
+    clash = [rel for rel in new if rel not in replaced and os.path.lexists(path / rel)]
+    if clash:
+        raise FormatError(f"{path / clash[0]} is not Masklet's; the export stops rather than replace it")
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    moved_old: list[str] = []
+    moved_new: list[str] = []
+    try:
+        for rel in target.replaced:
+            if os.path.lexists(path / rel):
+                _move(path / rel, aside / rel)
+                moved_old.append(rel)
+        for rel in new:
+            _move(tmp / rel, path / rel)
+            moved_new.append(rel)
+    except BaseException:
+        for rel in reversed(moved_new):
+            _move(path / rel, tmp / rel)
+        for rel in reversed(moved_old):
+            _move(aside / rel, path / rel)
+        shutil.rmtree(aside, ignore_errors=True)
+        raise
+    for rel in {str(Path(r).parent) for r in target.replaced} | set(target.dirs):
+        if rel != "." and (path / rel).is_dir() and not any((path / rel).iterdir()):
+            (path / rel).rmdir()  # an object the new export no longer has: no empty folder stays
+    _fsync_dir(path)
+    shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextlib.contextmanager
-def atomic_directory(path: Path, overwrite: bool = False) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``path``; on success it becomes ``path``.
+def atomic_directory(path: Path, fmt: str, overwrite: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary folder beside ``path``; on success its files take their place in ``path``.
 
-    An existing ``path`` (with overwrite) is moved aside first and deleted only once the new
-    folder is in place. On any exception the temporary folder is removed and ``path`` is untouched.
+    Where an export may write, and what it may replace, is :func:`core.formats.target.claim_target`'s
+    rule, asked before the work and again before the move. A new ``path`` is the temporary folder
+    renamed; into an existing folder (empty, or a previous export) only the export's files move
+    (see ``_merge``): every other file there stays. On any exception the temporary folder is
+    removed and ``path`` is as it was.
     """
     path = Path(path)
-    check_target(path, overwrite)
+    claim_target(path, fmt, overwrite)  # before the work, not after it
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
     try:
         yield tmp
-    except BaseException:
+        target = claim_target(path, fmt, overwrite)  # the folder may have changed during the work
+        if target.state is TargetState.NEW:
+            os.replace(tmp, path)
+            _fsync_dir(path.parent)
+        else:
+            _merge(tmp, target)
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old: Path | None = None
-    if path.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-        os.replace(path, old / "previous")
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
-def write_json_atomic(path: Path, data: object, overwrite: bool = False) -> None:
-    """Write ``data`` as UTF-8 JSON (json's default separators) atomically."""
-    check_target(path, overwrite)
-    text = json.dumps(data)
-    write_file_atomic(Path(path), lambda handle: handle.write(text.encode("utf-8")))
+def write_json_export(path: Path, fmt: str, overwrite: bool, build: Callable[[], object]) -> None:
+    """Write the JSON ``build()`` returns (UTF-8, json's default separators) atomically to ``path``.
+
+    The target is claimed (see core.formats.target) before ``build`` runs and again before the write.
+    """
+    path = Path(path)
+    claim_target(path, fmt, overwrite)  # before the work, not after it
+    text = json.dumps(build())
+    claim_target(path, fmt, overwrite)
+    write_file_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def read_json(path: Path, what: str) -> object:

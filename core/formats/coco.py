@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.atomic import check_target, read_json, write_json_atomic
+from core.formats.atomic import read_json, write_json_export
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
+from core.formats.layout import JSON_MARK
 from core.formats.segmentation import rle_from_segmentation
 from core.types import CancelCheck, ProgressCallback
 
@@ -49,7 +50,7 @@ def to_coco(
         if progress is not None:
             progress(image_id, len(frames), "COCO")
     return {
-        "info": {"description": "Masklet export", "video": dataset.name, "fps": dataset.fps,
+        "info": {"description": JSON_MARK, "video": dataset.name, "fps": dataset.fps,
                  "frame_count": dataset.frame_count},
         "licenses": [],
         "images": images,
@@ -63,8 +64,7 @@ def write_coco(
     dataset: Dataset, path: Path, stride: int = 1, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
-    check_target(Path(path), overwrite)  # before the work, not after it
-    write_json_atomic(Path(path), to_coco(dataset, stride, progress, cancel), overwrite)
+    write_json_export(Path(path), "coco", overwrite, lambda: to_coco(dataset, stride, progress, cancel))
 
 
 def _list(data: dict, key: str) -> list:

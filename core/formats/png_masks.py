@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from core.formats.atomic import atomic_directory
+from core.formats.layout import png_info
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem
 from core.masks import Rle, empty, encode
 from core.types import CancelCheck, ProgressCallback
@@ -36,12 +37,13 @@ def davis_palette() -> list[int]:
 
 
 _PALETTE = davis_palette()
+_PNG_INFO = png_info()  # "Software: Masklet": how a later export knows these files are Masklet's
 
 
 def _save_indexed(path: Path, array: np.ndarray) -> None:
     image = Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
     image.putpalette(_PALETTE)  # turns the grey image into a palette ("P") image, indices unchanged
-    image.save(path, optimize=False)
+    image.save(path, optimize=False, pnginfo=_PNG_INFO)
 
 
 def _load_indices(path: Path) -> np.ndarray:
@@ -79,7 +81,7 @@ def write_davis(
     too_big = [t.track_id for t in tracks if t.track_id > 255]
     if too_big:
         raise FormatError(f"DAVIS PNGs hold object ids up to 255; object {too_big[0]} does not fit")
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), "davis", overwrite) as tmp:
         for done, frame in enumerate(frames, start=1):
             if cancel is not None and cancel():
                 raise ExportCancelled("export cancelled")
@@ -96,7 +98,7 @@ def write_object_pngs(
     frames, tracks = _check_export(dataset, stride)
     blank = np.zeros((dataset.height, dataset.width), dtype=np.uint8)
     total = len(frames) * len(tracks)
-    with atomic_directory(Path(out), overwrite) as tmp:
+    with atomic_directory(Path(out), "png", overwrite) as tmp:
         done = 0
         for track in tracks:
             folder = tmp / f"{track.track_id - 1:03d}"
@@ -158,8 +160,9 @@ def read_object_pngs(folder: Path) -> Dataset:
     folder = Path(folder)
     if not folder.is_dir():
         raise FormatError(f"{folder} is not a folder of per-object PNG folders")
-    object_dirs = sorted(p for p in folder.iterdir() if p.is_dir())
-    if not object_dirs or not all(p.name.isdigit() for p in object_dirs):
+    # other folders beside the object folders are the user's (an export keeps them: core.formats.target)
+    object_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
+    if not object_dirs:
         raise FormatError(f"{folder} must hold one folder per object named by its number (000, 001, ...)")
     size: tuple[int, int] | None = None
     tracks: dict[int, Track] = {}

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from core.formats.atomic import check_target, read_json, write_json_atomic
+from core.formats.atomic import read_json, write_json_export
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track
 from core.masks import Rle, empty
 from core.types import CancelCheck, ProgressCallback
@@ -104,8 +104,7 @@ def write_sav(
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
     """Write ``path`` (a .json file) atomically."""
-    check_target(Path(path), overwrite)  # before the work, not after it
-    write_json_atomic(Path(path), to_sav(dataset, stride, progress, cancel), overwrite)
+    write_json_export(Path(path), "sav", overwrite, lambda: to_sav(dataset, stride, progress, cancel))
 
 
 def infer_stride(frame_count: int, annotated: int) -> int:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.formats.atomic import check_target, read_json, write_json_atomic
+from core.formats.atomic import read_json, write_json_export
 from core.formats.coco import category_ids
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
+from core.formats.layout import JSON_MARK
 from core.formats.segmentation import rle_from_segmentation
 from core.masks import empty
 from core.types import CancelCheck, ProgressCallback
@@ -50,7 +51,7 @@ def to_ytvis(
         "frame_count": dataset.frame_count, "fps": dataset.fps,
     }
     return {
-        "info": {"description": "Masklet export"}, "licenses": [], "videos": [video],
+        "info": {"description": JSON_MARK}, "licenses": [], "videos": [video],
         "categories": [{"id": i, "name": name, "supercategory": name} for name, i in categories.items()],
         "annotations": annotations,
     }
@@ -60,8 +61,7 @@ def write_ytvis(
     dataset: Dataset, path: Path, stride: int = 1, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
-    check_target(Path(path), overwrite)  # before the work, not after it
-    write_json_atomic(Path(path), to_ytvis(dataset, stride, progress, cancel), overwrite)
+    write_json_export(Path(path), "ytvis", overwrite, lambda: to_ytvis(dataset, stride, progress, cancel))
 
 
 def from_ytvis(data: object) -> Dataset:
