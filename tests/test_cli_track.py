@@ -59,6 +59,7 @@ def run(workdir: Path, *extra: str, out: str = "out.masklet", prompts: str = "pr
                       "--checkpoint", str(workdir / "tiny.pt"), "--device", "cpu", "--out", str(workdir / out), *extra])
 
 
+@pytest.mark.slow
 def test_track_end_to_end(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(workdir) == 0
     err = capsys.readouterr().err

@@ -53,13 +53,13 @@ def test_a_deleted_object_restored_by_undo_tracks_as_before(qtbot) -> None:
     assert masks(live) == masks(replay(ops)) and probe(live) == probe(replay(ops))
 
 
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(6))
 def test_random_histories_quick(seed: int, qtbot) -> None:
     check(seed)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(12, 212))
+@pytest.mark.parametrize("seed", range(6, 206))
 def test_random_histories(seed: int, qtbot) -> None:
     check(seed)
 

@@ -47,6 +47,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a fresh process loads torch, a model and a video
 def test_quit_with_discard_prints_nothing_and_exits_cleanly(tmp_path: Path, shared_data: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(tmp_path), str(shared_data / "videos" / "bedroom.mp4")],
