@@ -8,11 +8,14 @@ document's metadata and per-object extras in its attributes, so a re-export writ
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, color_for
 from annotator.project import relink_video
-from core.formats import Dataset, FormatError, Track, dataset_format, export_dataset, import_dataset
+from core.formats import Dataset, FormatError, Track, claim_target, dataset_format, export_dataset, import_dataset
+from core.formats.dataset import frame_stem
+from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES, frames_folder, write_frames
 from core.types import CancelCheck, ProgressCallback
 
 # metadata key of the dataset's own name for the video (SA-V video_id, COCO file-name prefix)
@@ -74,12 +77,69 @@ def default_export_path(doc: AnnotationDocument, fmt: str, folder: str | Path) -
     return Path(folder) / dataset_format(fmt).output_name(export_stem(doc))
 
 
+@dataclass(frozen=True)
+class FrameImages:
+    """The video's frames as JPEGs beside a COCO or YouTube-VIS export (core.formats.frame_images).
+
+    quality: JPEG quality, 1 to 95; overwrite: consent to replace a previous frames export there.
+    """
+
+    quality: int = DEFAULT_QUALITY
+    overwrite: bool = False
+
+
+def frames_to_write(doc: AnnotationDocument, fmt: str, out: str | Path, stride: int = 1) -> Path | None:
+    """The folder an export of ``doc`` as ``fmt`` to ``out`` writes the video's frames to, or None: the
+    format names no frame files, or the video is a folder holding exactly those frames already."""
+    if fmt not in FORMATS_WITH_FRAMES:
+        return None
+    dataset = document_to_dataset(doc)
+    folder = frames_folder(Path(out), dataset.name)
+    video = Path(doc.video.path) if doc.video is not None and doc.video.path else None
+    if video is not None and video.is_dir() and video.resolve() == folder.resolve() and all(
+            (folder / f"{frame_stem(f)}.jpg").is_file() for f in dataset.selected_frames(stride)):
+        return None
+    return folder
+
+
+def _write_frames(doc: AnnotationDocument, fmt: str, out: Path, stride: int, images: FrameImages,
+                  progress: ProgressCallback | None, cancel: CancelCheck | None) -> None:
+    from core.frames import FrameSourceError, open_frames  # only this export decodes video
+
+    folder = frames_to_write(doc, fmt, out, stride)
+    if folder is None:
+        return
+    if doc.video is None or not doc.video.path:
+        raise FormatError("the project has no video linked: open it in the window to link one, then export frames")
+    try:
+        source = open_frames(doc.video.path, cache_mb=64)  # read once, in order: a small cache is enough
+    except FrameSourceError as exc:
+        raise FormatError(str(exc)) from None
+    try:
+        write_frames(source.get, document_to_dataset(doc).selected_frames(stride), folder, images.quality,
+                     images.overwrite, progress, cancel)
+    except FrameSourceError as exc:
+        raise FormatError(str(exc)) from None
+    finally:
+        source.close()
+
+
 def export_document(
     doc: AnnotationDocument, fmt: str, out: str | Path, stride: int = 1, overwrite: bool = False,
-    progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
+    progress: ProgressCallback | None = None, cancel: CancelCheck | None = None, frames: FrameImages | None = None,
 ) -> None:
-    """Export ``doc`` as ``fmt`` (see core.formats.FORMATS) to ``out``; all or nothing. Raises FormatError."""
-    export_dataset(document_to_dataset(doc), fmt, Path(out), stride, overwrite, progress, cancel)
+    """Export ``doc`` as ``fmt`` (see core.formats.FORMATS) to ``out``; all or nothing. Raises FormatError.
+
+    frames: also write the video's frames where the export's file names point (COCO, YouTube-VIS
+    only), before the JSON file, so that a JSON file in place always has its frames.
+    """
+    out = Path(out)
+    if frames is not None:
+        if fmt not in FORMATS_WITH_FRAMES:
+            raise FormatError(f"only COCO and YouTube-VIS name frame files; {dataset_format(fmt).title} exports masks only")
+        claim_target(out, fmt, overwrite)  # a refusal of the JSON file comes before the frames' work
+        _write_frames(doc, fmt, out, stride, frames, progress, cancel)
+    export_dataset(document_to_dataset(doc), fmt, out, stride, overwrite, progress, cancel)
 
 
 def import_document(path: str | Path, fmt: str, video: str | Path | None = None) -> AnnotationDocument:
@@ -93,5 +153,5 @@ def import_document(path: str | Path, fmt: str, video: str | Path | None = None)
     return doc
 
 
-__all__ = ["dataset_to_document", "default_export_path", "document_to_dataset", "export_document", "export_stem",
-           "import_document"]
+__all__ = ["FrameImages", "dataset_to_document", "default_export_path", "document_to_dataset", "export_document",
+           "export_stem", "frames_to_write", "import_document"]

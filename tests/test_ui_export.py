@@ -1,10 +1,13 @@
 """File > Export through the real main window: default names per format and video, a folder with the
 user's files refused with a dialog that explains, a re-export confirmed by a question naming the
-path (the user's files kept), and a success message that stays with an "Open folder" notice."""
+path (the user's files kept), a success message that stays with an "Open folder" notice, and
+the video's frames beside a COCO file."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from PySide6.QtCore import Qt, QUrl
@@ -54,8 +57,10 @@ def window(qtbot, tmp_path: Path, shared_data: Path):
     close_window(w)
 
 
-def export(qtbot, w: MainWindow, monkeypatch: pytest.MonkeyPatch, fmt: str, path: Path | None = None) -> ExportDialog:
-    """File > Export, choose ``fmt`` (and ``path``, else keep the default), press Export, wait for the end."""
+def export(qtbot, w: MainWindow, monkeypatch: pytest.MonkeyPatch, fmt: str, path: Path | None = None,
+           choose: Callable[[ExportDialog], None] | None = None) -> ExportDialog:
+    """File > Export, choose ``fmt`` (and ``path``, else keep the default; ``choose`` sets the rest),
+    press Export, wait for the end."""
     shown: list[ExportDialog] = []
 
     def run(dialog: ExportDialog) -> int:
@@ -63,6 +68,8 @@ def export(qtbot, w: MainWindow, monkeypatch: pytest.MonkeyPatch, fmt: str, path
         dialog.set_format(fmt)
         if path is not None:
             dialog.path.setText(str(path))
+        if choose is not None:
+            choose(dialog)
         qtbot.mouseClick(ok_button(dialog.buttons), LEFT)
         qtbot.waitUntil(lambda: dialog.job is None, timeout=60000)
         return dialog.result()
@@ -181,3 +188,29 @@ def test_the_success_message_stays_and_the_notice_opens_the_folder(
     next(b for b in notice.buttons() if b.text() == "Open folder").click()
     assert opened[-1].toLocalFile() == str(tmp_path / "work")
     assert label.text() == f"Exported SA-V to {tmp_path / 'work' / 'bedroom.sav.json'}"
+
+
+def test_coco_with_the_videos_frames_resolves_its_file_names(qtbot, window: MainWindow, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    asked = Asked(monkeypatch)
+
+    def with_frames(dialog: ExportDialog) -> None:
+        dialog.set_format("davis")
+        assert not dialog.with_frames.isEnabled()  # DAVIS names no frame files
+        dialog.set_format("coco")
+        dialog.stride.setValue(50)
+        dialog.with_frames.setChecked(True)
+        dialog.quality.setValue(70)
+
+    export(qtbot, window, monkeypatch, "coco", choose=with_frames)
+    work = tmp_path / "work"
+    names = [i["file_name"] for i in json.loads((work / "bedroom.coco.json").read_text())["images"]]
+    assert names == [f"bedroom/{f:05d}.jpg" for f in (0, 50, 100, 150)]
+    for name in names:
+        with Image.open(work / name) as image:
+            assert image.size == (960, 540)
+    export(qtbot, window, monkeypatch, "coco", choose=with_frames)  # again: one question for each output
+    assert [str(work / "bedroom.coco.json") in text for _, text in asked.questions] == [True, False]
+    assert str(work / "bedroom") in asked.questions[1][1] and "video frames" in asked.questions[1][1]

@@ -5,6 +5,7 @@ The place starts as the format's own name for the video (``bedroom.coco.json``, 
 in the project's or video's folder and follows the format until the user types a path of their own.
 Before writing, the dialog asks core.formats.target what the place holds: it refuses a folder
 that is not a previous export of the format, and asks before replacing anything (ui.export_notice).
+For COCO and YouTube-VIS it can also write the video's frames where the file names point.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
+    QCheckBox, QComboBox, QDialog, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
     QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
@@ -22,8 +23,9 @@ from ui.dialog_buttons import action_buttons, ok_button
 from ui.export_notice import consent, show_exported
 
 from annotator.document import AnnotationDocument
-from annotator.project_exchange import default_export_path, export_document
+from annotator.project_exchange import FrameImages, default_export_path, export_document, frames_to_write
 from core.formats import FORMATS, ExportCancelled, ExportTarget, FormatError, inspect_target
+from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES
 
 
 def snapshot(doc: AnnotationDocument) -> AnnotationDocument:
@@ -41,10 +43,13 @@ class ExportJob(QObject):
     progress = Signal(int, int)
     finished = Signal(str)
 
-    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: int, overwrite: bool = False) -> None:
-        """overwrite: the user agreed to replace what is at ``out`` (see core.formats.target)."""
+    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: int, overwrite: bool = False,
+                 frames: FrameImages | None = None) -> None:
+        """overwrite: the user agreed to replace what is at ``out`` (see core.formats.target);
+        frames: also write the video's frames beside a COCO / YouTube-VIS file."""
         super().__init__()
         self.doc, self.fmt, self.out, self.stride, self.overwrite = snapshot(doc), fmt, out, stride, overwrite
+        self.frames = frames
         self.cancelled = threading.Event()
         self.thread = threading.Thread(target=self._run, name="masklet-export", daemon=True)
 
@@ -55,7 +60,7 @@ class ExportJob(QObject):
         try:
             export_document(self.doc, self.fmt, self.out, self.stride, overwrite=self.overwrite,
                             progress=lambda done, total, message="": self.progress.emit(done, total),
-                            cancel=self.cancelled.is_set)
+                            cancel=self.cancelled.is_set, frames=self.frames)
         except ExportCancelled:
             self.finished.emit("cancelled")
         except (OSError, ValueError) as exc:
@@ -89,12 +94,24 @@ class ExportDialog(QDialog):
         self.stride = QSpinBox()
         self.stride.setRange(1, 1000)
         self.stride.setToolTip("Export every Nth frame (SA-V's own data uses 4)")
+        self.with_frames = QCheckBox("Also write the video's frames where the file names point (JPEG)")
+        self.quality = QSpinBox()
+        self.quality.setRange(1, 95)
+        self.quality.setValue(DEFAULT_QUALITY)
+        self.quality.setToolTip("JPEG quality of the frames: 1 smallest files, 95 best pictures")
+        frames_row = QHBoxLayout()
+        frames_row.addWidget(self.with_frames, 1)
+        frames_row.addWidget(QLabel("Quality"))
+        frames_row.addWidget(self.quality)
+        self.with_frames.toggled.connect(self.quality.setEnabled)
+        self.quality.setEnabled(False)
         self.bar = QProgressBar()
         self.status = QLabel("")
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Save to", row)
         form.addRow("Every Nth frame", self.stride)
+        form.addRow("Frames", frames_row)
         self.buttons = action_buttons(self, "Export", self.start)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -115,6 +132,9 @@ class ExportDialog(QDialog):
         return default_export_path(self.doc, fmt or self.format.currentData(), self.default_dir)
 
     def _format_changed(self) -> None:
+        named = self.format.currentData() in FORMATS_WITH_FRAMES  # the other formats name no frame files
+        self.with_frames.setEnabled(named)
+        self.quality.setEnabled(named and self.with_frames.isChecked())
         if self.path.text().strip() not in ("", self._auto_path):
             return  # a path the user typed or browsed to stays theirs
         default = self.default_path()
@@ -139,16 +159,17 @@ class ExportDialog(QDialog):
             self.status.setText("Choose where to export.")
             return
         fmt, out = self.format.currentData(), Path(self.path.text().strip()).expanduser()
-        try:
-            target = inspect_target(out, fmt)
-        except (OSError, FormatError) as exc:  # a folder we may not read
-            self.status.setText(f"Cannot export to {out}: {exc}")
-            return
-        overwrite = consent(self, target, self._instead(target))
+        overwrite = self._consent(out, fmt)
+        frames = None
+        if overwrite is not None and fmt in FORMATS_WITH_FRAMES and self.with_frames.isChecked():
+            folder = frames_to_write(self.doc, fmt, out, self.stride.value())
+            replace_frames = self._consent(folder, "frames") if folder is not None else False
+            frames = FrameImages(self.quality.value(), replace_frames) if replace_frames is not None else None
+            overwrite = overwrite if frames is not None else None
         if overwrite is None:
             self.status.setText("Nothing exported.")
             return
-        self.job = ExportJob(self.doc, fmt, out, self.stride.value(), overwrite)
+        self.job = ExportJob(self.doc, fmt, out, self.stride.value(), overwrite, frames)
         self.job.progress.connect(self._progress)
         self.job.finished.connect(self._finished)
         ok_button(self.buttons).setEnabled(False)
@@ -166,12 +187,22 @@ class ExportDialog(QDialog):
             self.status.setText(f"Export failed: {error}" if error != "cancelled" else "Export cancelled.")
             return
         self.status.setText(f"Exported to {job.out}")
-        self.notice = show_exported(self, job.out, FORMATS[job.fmt].title)
+        what = FORMATS[job.fmt].title + (" and the video's frames" if job.frames is not None else "")
+        self.notice = show_exported(self, job.out, what)
         self.accept()
+
+    def _consent(self, out: Path, fmt: str) -> bool | None:
+        """Whether to write ``out`` (``fmt``, or "frames"), replacing what is there: see ui.export_notice.consent."""
+        try:
+            target = inspect_target(out, fmt)
+        except (OSError, FormatError) as exc:  # a folder we may not read
+            QMessageBox.warning(self, "Cannot export here", f"Cannot read {out}: {exc}.\n\nNothing was written.")
+            return None
+        return consent(self, target, self._instead(target))
 
     def _instead(self, target: ExportTarget) -> Path | None:
         """For a refused folder: the format's own name inside it (a new file or folder there)."""
-        default = self.default_path(target.fmt)
+        default = self.default_path(target.fmt) if target.fmt in FORMATS else None
         return target.path / default.name if default is not None and target.path.is_dir() else None
 
     def reject(self) -> None:

@@ -1,9 +1,11 @@
-"""``masklet export PROJECT --format coco|ytvis|sav|davis|png --out PATH [--stride N] [--force]``.
+"""``masklet export PROJECT --format FORMAT --out PATH [--stride N] [--frames] [--jpeg-quality Q] [--force]``.
 
 Writes a project as a dataset, exactly as the window's export dialog does: all or nothing
 (a temporary file or folder beside PATH, moved into place when complete). JSON formats write
 one file; ``davis`` and ``png`` write a folder. ``--stride N`` keeps every Nth frame
-(0, N, 2N, ...; SA-V's own data uses 4); the default is every frame.
+(0, N, 2N, ...; SA-V's own data uses 4); the default is every frame. ``--frames`` (COCO and
+YouTube-VIS) also writes those frames of the video as JPEGs where the file's ``file_name``s
+point, ``NAME/00000.jpg`` beside PATH (``--jpeg-quality``, 1 to 95, default 90).
 
 An existing PATH is replaced only with ``--force``, and only where it is a file, a previous
 export of that format, or a folder holding only that format's files (core.formats.target):
@@ -21,8 +23,9 @@ from typing import Sequence
 from annotator.cli.args import CommandParser, dataset_command, parse, positive_int
 from annotator.cli.progress import TerminalBar
 from annotator.project import ProjectError, load_project
-from annotator.project_exchange import export_document
+from annotator.project_exchange import FrameImages, export_document
 from core.formats import FormatError, TargetExists
+from core.formats.frame_images import DEFAULT_QUALITY
 
 PROG = "masklet export"
 
@@ -32,6 +35,10 @@ def build_parser() -> CommandParser:
                              ("PATH", "the JSON file (coco, ytvis, sav) or folder (davis, png) to write"))
     parser.add_argument("--stride", type=positive_int, default=1, metavar="N",
                         help="export every Nth frame (default 1: every frame)")
+    parser.add_argument("--frames", action="store_true",
+                        help="coco, ytvis: also write the video's frames as JPEGs where the file names point")
+    parser.add_argument("--jpeg-quality", type=positive_int, default=DEFAULT_QUALITY, metavar="Q",
+                        help=f"JPEG quality of --frames, 1 to 95 (default {DEFAULT_QUALITY})")
     parser.epilog = ("--force replaces a file, a previous export of the format (keeping other files in its "
                      "folder) or a folder of only that format's files; a folder holding anything else is "
                      "never written into.")
@@ -45,7 +52,9 @@ def main(argv: Sequence[str]) -> int:
     try:
         doc = load_project(Path(args.source)).document
         bar = TerminalBar(sys.stderr, f"export {args.format}")
-        export_document(doc, args.format, Path(args.out), stride=args.stride, overwrite=args.force, progress=bar)
+        frames = FrameImages(args.jpeg_quality, overwrite=args.force) if args.frames else None
+        export_document(doc, args.format, Path(args.out), stride=args.stride, overwrite=args.force, progress=bar,
+                        frames=frames)
     except TargetExists as exc:
         print(f"{PROG}: {exc.target.message}; pass --force to replace it", file=sys.stderr)
         return 1

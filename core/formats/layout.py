@@ -3,7 +3,7 @@
 Masklet marks what it writes, so that a later export can tell its own files from the user's:
 
 - mask PNGs carry the PNG text chunk ``Software: Masklet`` (before the pixels, so reading it
-  opens only the header);
+  opens only the header); frame JPEGs carry the JPEG comment ``Masklet``;
 - COCO and YouTube-VIS files say ``"info": {"description": "Masklet export", ...}``. SA-V's
   layout is the official one field for field and has no room for a mark, so any SA-V file
   counts as a previous SA-V export.
@@ -11,7 +11,10 @@ Masklet marks what it writes, so that a later export can tell its own files from
 A folder format's layout, the only files an export there writes:
 
 - ``davis``: indexed or grey PNGs named by a frame number (``00042.png``) directly in the folder;
-- ``png``: folders named by a number (``000``), each holding such PNGs.
+- ``png``: folders named by a number (``000``), each holding such PNGs;
+- ``frames`` (the video's frames beside a COCO or YouTube-VIS file): JPEGs named by a frame
+  number that carry Masklet's JPEG comment. Unmarked JPEGs are never this layout's: they may be
+  the video itself (a folder of frames), which no export replaces.
 
 Everything else in the folder (``notes.txt``, a JPEG frame, a sub-folder of another name, a PNG
 in colour) is the user's. Operating-system clutter (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``)
@@ -30,12 +33,14 @@ from PIL.PngImagePlugin import PngInfo
 
 SOFTWARE = "Masklet"
 JSON_MARK = "Masklet export"  # COCO / YouTube-VIS ``info.description``
-TITLES = {"coco": "COCO", "ytvis": "YouTube-VIS", "sav": "SA-V", "davis": "DAVIS", "png": "per-object PNG"}
-FOLDER_FORMATS = frozenset({"davis", "png"})
+TITLES = {"coco": "COCO", "ytvis": "YouTube-VIS", "sav": "SA-V", "davis": "DAVIS", "png": "per-object PNG",
+          "frames": "video frames"}
+FOLDER_FORMATS = frozenset({"davis", "png", "frames"})
 IGNORED = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 # the mask PNG modes our readers accept (see png_masks._load_indices): a colour PNG is a frame, not a mask
 _MASK_MODES = ("P", "L", "1")
 _NUMBERED_PNG = re.compile(r"\d+\.png", re.IGNORECASE)
+_NUMBERED_JPEG = re.compile(r"\d+\.jpe?g", re.IGNORECASE)
 # a JSON file larger than this is not parsed to recognise it (it is then "another file", which still
 # only needs the same consent as a previous export); 1 GiB is far above any single video's annotation
 _JSON_LIMIT = 1 << 30
@@ -57,6 +62,17 @@ def _mask_png(path: Path) -> str | None:
             if image.format != "PNG" or image.mode not in _MASK_MODES:
                 return None
             return "ours" if image.info.get("Software") == SOFTWARE else "layout"
+    except (OSError, ValueError):
+        return None
+
+
+def _frame_jpeg(path: Path) -> str | None:
+    """``"ours"`` (a frame JPEG with Masklet's comment) or None (anything else, unmarked frames too)."""
+    if not (_NUMBERED_JPEG.fullmatch(path.name) and path.is_file()):
+        return None
+    try:
+        with Image.open(path) as image:
+            return "ours" if image.format == "JPEG" and image.info.get("comment") == SOFTWARE.encode() else None
     except (OSError, ValueError):
         return None
 
@@ -84,7 +100,7 @@ def scan_folder(folder: Path, fmt: str) -> FolderScan:
     found: dict[str, list[str]] = {"ours": [], "layout": [], "other": [], "dirs": []}
 
     def sort_file(path: Path, rel: str) -> None:
-        found[_mask_png(path) or "other"].append(rel)
+        found[(_frame_jpeg if fmt == "frames" else _mask_png)(path) or "other"].append(rel)
 
     for entry in _entries(folder):
         if fmt == "png" and entry.is_dir() and entry.name.isdigit():
@@ -97,7 +113,7 @@ def scan_folder(folder: Path, fmt: str) -> FolderScan:
                     sort_file(child, rel)
         elif entry.is_dir():
             found["other"].append(entry.name + "/")
-        elif fmt == "davis":
+        elif fmt in ("davis", "frames"):
             sort_file(entry, entry.name)
         else:
             found["other"].append(entry.name)
