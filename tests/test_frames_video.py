@@ -78,6 +78,7 @@ def test_backward_reading_is_exact_and_decodes_chunks(path: Path) -> None:
         assert src.seeks - before <= len(ref) // 32 + 2, src.seeks - before
 
 
+@pytest.mark.slow
 def test_jump_forward_inside_a_gop_continues_without_seeking(shared_data: Path) -> None:
     path = shared_data / "videos" / "bedroom.mp4"  # one keyframe: every jump forward continues
     ref = reference(path)

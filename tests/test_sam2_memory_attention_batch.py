@@ -8,6 +8,7 @@ from core.sam2.config import MemoryAttentionConfig
 from core.sam2.memory_attention import MemoryAttention
 
 
+@pytest.mark.slow
 def test_expanded_frame_features_give_the_same_fusion_as_copies() -> None:
     torch.manual_seed(0)
     cfg = MemoryAttentionConfig(d_model=32, kv_in_dim=8, num_layers=2, dim_feedforward=64)

@@ -70,6 +70,7 @@ def test_config_round_trips_through_plain_dict() -> None:
 
 
 @torch.inference_mode()
+@pytest.mark.slow
 def test_tiny_test_config_runs_every_module() -> None:
     model = random_model(seed=1)
     cfg = model.config

@@ -59,7 +59,7 @@ def session(qtbot):
     h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=rec.factory, opener=rec.opener)
     s = SessionController(h, frame_opener=gui_opener, fingerprinter=lambda p: "fp")
     s.model_status.load(ModelSelection(Path("ckpt.pt")))
-    qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=5000)
+    qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=60000)
     yield s, rec, gui_opens
     assert s.shutdown()
 
@@ -77,18 +77,18 @@ def test_a_video_that_fails_to_open_leaves_the_worker_on_the_shown_one(session, 
     s, rec, gui_opens = session
     s.open_video("a.mp4")
     s.set_frame(7)
-    qtbot.waitUntil(lambda: ("prefetch", 7) in rec.engines[-1].calls, timeout=5000)
+    qtbot.waitUntil(lambda: ("prefetch", 7) in rec.engines[-1].calls, timeout=60000)
     rec.encoding.clear()
     with pytest.raises(FrameSourceError, match="bad.mp4: not a video"):
         s.open_video("bad.mp4")
     assert s.video.path == os.path.abspath("a.mp4") and s.frame == 7
     assert gui_opens == [("a.mp4", True), ("bad.mp4", True)]
     # the worker tried the new file, then went back to the one on screen and its frame
-    qtbot.waitUntil(lambda: rec.opened == ["a.mp4", "bad.mp4", "a.mp4"] and len(rec.engines) == 2, timeout=5000)
-    qtbot.waitUntil(lambda: ("prefetch", 7) in rec.engines[-1].calls, timeout=5000)
+    qtbot.waitUntil(lambda: rec.opened == ["a.mp4", "bad.mp4", "a.mp4"] and len(rec.engines) == 2, timeout=60000)
+    qtbot.waitUntil(lambda: ("prefetch", 7) in rec.engines[-1].calls, timeout=60000)
     obj = s.add_object()
     assert s.prompts.box(2, 2, 10, 10)
-    qtbot.waitUntil(lambda: s.doc.mask(obj, 7) is not None, timeout=5000)
+    qtbot.waitUntil(lambda: s.doc.mask(obj, 7) is not None, timeout=60000)
     assert ("add_prompt", obj, 7) in rec.engines[-1].calls
 
 
@@ -97,5 +97,5 @@ def test_a_failed_first_open_closes_the_worker_video(session, qtbot) -> None:
     with pytest.raises(FrameSourceError):
         s.open_video("bad.mp4")
     assert s.video is None and s.frames is None
-    qtbot.waitUntil(lambda: rec.opened == ["bad.mp4"], timeout=5000)
+    qtbot.waitUntil(lambda: rec.opened == ["bad.mp4"], timeout=60000)
     assert rec.engines == []

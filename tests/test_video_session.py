@@ -47,6 +47,7 @@ def test_propagate_forward_yields_every_frame_in_order_and_keeps_results(session
     assert session.frame_result(5).objects[1].low_res_logits is None
 
 
+@pytest.mark.slow
 def test_batched_objects_equal_objects_tracked_alone() -> None:
     model = small_model(64)
     together = VideoSession(model, moving_square_video(N))
@@ -197,6 +198,7 @@ def test_feature_cache_avoids_the_encoder() -> None:
     assert session.encoder_runs == N - 4
 
 
+@pytest.mark.slow
 def test_correction_click_on_a_tracked_frame_is_not_conditioning(session: VideoSession) -> None:
     session.add_prompt(click(0, 1, 20, 24))
     list(session.propagate(direction=Direction.FORWARD))

@@ -137,7 +137,7 @@ def handle(qtbot):
 
 
 def _ready(qtbot, h: WorkerHandle) -> None:
-    with qtbot.waitSignals([h.relay.modelReady, h.relay.videoReady], timeout=5000):
+    with qtbot.waitSignals([h.relay.modelReady, h.relay.videoReady], timeout=60000):
         h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
         h.submit(OpenVideoRequest("video.mp4"))
 
@@ -145,7 +145,7 @@ def _ready(qtbot, h: WorkerHandle) -> None:
 def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> None:
     _ready(qtbot, handle)
     prompt = Prompt(3, 1, box=np.array([2, 4, 10, 12], np.float32))
-    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=60000) as blocker:
         handle.submit(PromptRequest(7, (), PromptInput(prompt)))
     request_id, result = blocker.args
     assert request_id == 7 and result.frame == 3
@@ -154,7 +154,7 @@ def test_prompt_runs_on_the_worker_thread_and_returns_a_mask(qtbot, handle) -> N
 
 
 def test_model_label_reaches_the_window(qtbot, handle) -> None:
-    with qtbot.waitSignal(handle.relay.modelReady, timeout=5000) as blocker:
+    with qtbot.waitSignal(handle.relay.modelReady, timeout=60000) as blocker:
         handle.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
     assert blocker.args == ["cpu · fp32"]
 
@@ -165,7 +165,7 @@ def test_model_failure_is_one_line(qtbot) -> None:
 
     h = relayed(WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames()))
     try:
-        with qtbot.waitSignal(h.relay.modelFailed, timeout=5000) as blocker:
+        with qtbot.waitSignal(h.relay.modelFailed, timeout=60000) as blocker:
             h.submit(LoadModelRequest(ModelSelection(Path("/nowhere.pt"))))
         assert blocker.args == ["no checkpoint at /nowhere.pt"]  # the annotator's words, no class name
     finally:
@@ -191,9 +191,9 @@ def test_the_engine_follows_the_log_an_undone_prompt_is_taken_back(qtbot, handle
     _ready(qtbot, handle)
     p0 = PromptInput(Prompt(0, 1, points=np.array([[3, 3]], np.float32), labels=np.array([1], np.int32)))
     p9 = PromptInput(Prompt(9, 1, points=np.array([[5, 5]], np.float32), labels=np.array([1], np.int32)))
-    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=60000):
         handle.submit(PromptRequest(1, (), p0))
-    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=60000):
         handle.submit(PromptRequest(2, (p0,), p9))
     edited = np.zeros((24, 32), bool)
     edited[1:4, 1:5] = True
@@ -220,11 +220,11 @@ def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
     engine = handle.engines[0]
     engine.gate = threading.Event()  # the first prefetch holds the worker until all ten are queued
     handle.submit(PrefetchRequest(0))
-    qtbot.waitUntil(lambda: ("prefetch", 0) in engine.calls, timeout=5000)
+    qtbot.waitUntil(lambda: ("prefetch", 0) in engine.calls, timeout=60000)
     for frame in range(1, 10):
         handle.submit(PrefetchRequest(frame))
     engine.gate.set()
-    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):  # a marker after the prefetches
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=60000):  # a marker after the prefetches
         handle.submit(PromptRequest(1, (), PromptInput(Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32)))))
     prefetched = [c[1] for c in engine.calls if c[0] == "prefetch"]
     assert prefetched == [0, 9]
@@ -232,7 +232,7 @@ def test_superseded_prefetches_are_dropped(qtbot, handle) -> None:
 
 def test_a_deletion_in_the_log_reaches_the_engine_before_the_next_prompt(qtbot, handle) -> None:
     _ready(qtbot, handle)
-    with qtbot.waitSignal(handle.relay.promptDone, timeout=5000):
+    with qtbot.waitSignal(handle.relay.promptDone, timeout=60000):
         handle.submit(PromptRequest(1, (RemoveInput(4),), PromptInput(Prompt(0, 4, box=np.array([0, 0, 2, 2], np.float32)))))
     assert handle.engines[0].calls[:2] == [("remove_object", 4), ("add_prompt", 4, 0)]
 
@@ -242,7 +242,7 @@ def test_shutdown_during_a_propagation_stops_the_thread(qtbot) -> None:
     h = relayed(WorkerHandle(loader=lambda s: LoadedModel("m", "cpu"), factory=lambda m, f, c: FakeEngine(m, f, c, gate),
                              opener=lambda p, mb: ArrayFrames(n=1000)))
     _ready(qtbot, h)
-    with qtbot.waitSignal(h.relay.progress, timeout=5000):
+    with qtbot.waitSignal(h.relay.progress, timeout=60000):
         h.submit(PropagateRequest(1, (), TrackInput((Leg(0, Direction.FORWARD),), (1,))))
     gate.set()
     assert h.shutdown(30000)  # the cancel flag stops the run between frames
@@ -264,7 +264,7 @@ def test_the_model_is_announced_once_warmed_up_and_before_the_next_request(qtbot
     ))
     # direct: recorded on the worker thread, in the order the worker does things
     h.worker.modelReady.connect(lambda label: events.append("ready"), Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(h.relay.videoReady, timeout=5000):
+    with qtbot.waitSignal(h.relay.videoReady, timeout=60000):
         h.submit(LoadModelRequest(ModelSelection(Path("ckpt.pt"))))
         h.submit(OpenVideoRequest("video.mp4"))
     assert events == ["warm up", "ready", "open"]
@@ -287,15 +287,15 @@ def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) ->
     s.model_status.busyChanged.connect(busy.append)
     try:
         s.model_status.load(ModelSelection(Path("ckpt.pt")))
-        qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=5000)
+        qtbot.waitUntil(lambda: s.model_status.state is ModelState.READY, timeout=60000)
         s.open_video("v.mp4")  # shows frame 0: its features are computed at once
         assert s.model_status.busy and busy == [True]
-        qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=5000)  # frame 0 computing
+        qtbot.waitUntil(lambda: bool(engines and engines[-1].calls), timeout=60000)  # frame 0 computing
         for frame in (3, 4, 5):  # scrubbing meanwhile: the worker skips all but the latest, and answers each
             s.set_frame(frame)
         assert s.model_status.busy and busy == [True]
         release.set()
-        qtbot.waitUntil(lambda: not s.model_status.busy, timeout=5000)
+        qtbot.waitUntil(lambda: not s.model_status.busy, timeout=60000)
         assert busy == [True, False]
         assert [c for c in engines[-1].calls if c[0] == "prefetch"] == [("prefetch", 0), ("prefetch", 5)]
     finally:
@@ -338,7 +338,7 @@ def test_the_worker_thread_imports_the_decoders_as_it_starts(qtbot, monkeypatch)
     monkeypatch.setattr(worker_module, "preload_frame_decoding", lambda: seen.append(threading.current_thread()))
     h = WorkerHandle(loader=lambda sel: LoadedModel("m", "cpu"), factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
     try:
-        qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+        qtbot.waitUntil(lambda: bool(seen), timeout=60000)
         assert seen[0] is not threading.main_thread()  # off the window's thread, before any request
     finally:
         assert h.shutdown()
