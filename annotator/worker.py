@@ -10,16 +10,16 @@ QtCore only: no widgets.
 from __future__ import annotations
 
 import sys
+from typing import Callable, cast
 
 from PySide6.QtCore import QObject, QThread, Qt, Signal, Slot
 
-from annotator.engine_service import CancelFlags, EngineService
+from annotator.engine_service import CancelFlags, EngineService, Listener
 from annotator.model_loading import (
     EngineFactory, FrameOpener, ModelLoader, load_model, make_engine, open_frames, preload_frame_decoding,
 )
-from annotator.requests import PrefetchRequest, Request, RunEnd
+from annotator.requests import PrefetchRequest, Request
 from core.allocator import one_heap
-from core.types import FrameResult
 
 GIL_SWITCH_S = 0.001
 
@@ -48,42 +48,24 @@ class ModelWorker(QObject):
 
     def __init__(self, flags: CancelFlags, loader: ModelLoader, factory: EngineFactory, opener: FrameOpener) -> None:
         super().__init__()
-        self.service = EngineService(self, flags, loader, factory, opener)
+        self.service = EngineService(cast(Listener, _SignalListener(self)), flags, loader, factory, opener)
 
     @Slot(object)
     def handle(self, request: Request) -> None:
         self.service.handle(request)
 
-    # Listener (annotator.engine_service): each result leaves as a signal.
-    def on_model_ready(self, label: str) -> None:
-        self.modelReady.emit(label)
 
-    def on_model_failed(self, message: str) -> None:
-        self.modelFailed.emit(message)
+class _SignalListener:
+    """The engine service's Listener (annotator.engine_service) for a ModelWorker: each
+    ``on_<name>`` call emits the worker's signal of that name in camelCase (``on_frame_done``
+    emits ``frameDone``), so every result leaves the worker thread as a queued signal."""
 
-    def on_video_ready(self, path: str) -> None:
-        self.videoReady.emit(path)
+    def __init__(self, worker: "ModelWorker") -> None:
+        self._worker = worker
 
-    def on_prompt_done(self, request_id: int, result: FrameResult) -> None:
-        self.promptDone.emit(request_id, result)
-
-    def on_prefetched(self, frame: int) -> None:
-        self.prefetched.emit(frame)
-
-    def on_frame_done(self, run_id: int, result: FrameResult) -> None:
-        self.frameDone.emit(run_id, result)
-
-    def on_progress(self, run_id: int, done: int, total: int) -> None:
-        self.progress.emit(run_id, done, total)
-
-    def on_run_finished(self, end: RunEnd) -> None:
-        self.runFinished.emit(end)
-
-    def on_failed(self, message: str) -> None:
-        self.failed.emit(message)
-
-    def on_activity(self, text: str) -> None:
-        self.activity.emit(text)
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        head, *rest = name.removeprefix("on_").split("_")
+        return getattr(self._worker, head + "".join(word.title() for word in rest)).emit
 
 
 class WorkerHandle(QObject):
