@@ -35,6 +35,14 @@ _GZIP_LEVEL = 1
 _CHUNK = 1 << 20
 
 
+class VideoMissingError(Exception):
+    """A project's video is not where it was saved; ``path`` is where it was."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the video of this project is missing: {path}")
+        self.path = path
+
+
 class LoadedProject(NamedTuple):
     """What load_project returns: the document, and whether its video must be located by the user."""
 

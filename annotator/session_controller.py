@@ -19,19 +19,12 @@ from annotator.commands import AddObjectCommand, EditObjectCommand, LockCommand,
 from annotator.observed_document import ObservedDocument
 from annotator.document import AnnotationDocument, ObjectRecord, VideoRef, color_for, inputs_from_content
 from annotator.model_status import ModelState, ModelStatus
+from annotator.project import VideoMissingError
 from annotator.prompting import Prompting
 from annotator.requests import CloseVideoRequest, FollowRequest, OpenVideoRequest
 from annotator.runs import Runs
 from annotator.worker import InlineWorker, WorkerHandle
 from core.types import FrameSource
-
-
-class VideoMissingError(Exception):
-    """A project's video is not where it was saved; ``path`` is where it was."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"the video of this project is missing: {path}")
-        self.path = path
 
 
 def _open_frames(path: str, cache_mb: int) -> FrameSource:

@@ -12,8 +12,8 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
-from annotator.project import PROJECT_SUFFIX
-from annotator.session_controller import SessionController, VideoMissingError
+from annotator.project import PROJECT_SUFFIX, VideoMissingError
+from annotator.session_controller import SessionController
 from core.media import VIDEO_EXTENSIONS
 from ui.settings import AppSettings
 
