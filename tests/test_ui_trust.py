@@ -103,3 +103,27 @@ def test_brush_size_and_opacity_are_shown_as_they_change(qtbot, window: MainWind
     qtbot.keyClick(w.canvas, Qt.Key.Key_BracketRight)
     qtbot.keyClick(w.canvas, Qt.Key.Key_O)
     assert w.status.view_label.text() == f"Brush {w.tools.brush_size} px · Masks 55 %" and w.tools.brush_size > 20
+
+
+def test_the_brush_cursor_shows_on_light_and_dark_frames(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor
+
+    canvas = window.canvas
+    canvas.show_brush_cursor(QPointF(100, 100), 30)
+    (ring,) = canvas.brush_cursor.childItems()
+    assert canvas.brush_cursor.pen().color() == QColor(0, 0, 0)  # seen on light frames
+    assert ring.pen().color() == QColor(255, 255, 255) and ring.pen().style() == Qt.PenStyle.DashLine  # on dark ones
+    assert ring.rect() == canvas.brush_cursor.rect() and ring.rect().width() == 30
+
+
+def test_a_model_that_fails_to_load_is_reported_in_plain_words(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    from annotator.model_status import ModelState
+    from core.models.runtime import ModelSelection
+
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(b"not a checkpoint")
+    window.session.model_status.load(ModelSelection(broken))
+    qtbot.waitUntil(lambda: window.session.model_status.state is ModelState.FAILED, timeout=60000)
+    text = window.status.model_label.toolTip()
+    assert text.startswith("No model: the model could not be loaded:") and "Error" not in text, text
