@@ -154,3 +154,18 @@ def test_cancel_says_cancelling_at_once_and_ends_with_the_frames_kept(qtbot, win
     assert w.status.currentMessage() == "Cancelled: kept 1 frame."
     assert not progress.isVisible()
     assert s.undo_stack.undoText().startswith("Propagate (cancelled) 1 frames")
+
+
+def test_progress_reads_in_frames_per_second_or_seconds_per_frame_with_the_time_left(qtbot, window: MainWindow) -> None:
+    w, s, engine = window, window.session, ENGINES[-1]
+    engine.gate.set()
+    click(qtbot, w, 150, 100)
+    qtbot.waitUntil(lambda: s.doc.mask(1, 0) is not None, timeout=60000)
+    shown: list[str] = []
+    s.runs.progress.connect(lambda p: shown.append(w.progress.label.text()))
+    with qtbot.waitSignal(s.runs.finished, timeout=60000):
+        s.runs.propagate(Direction.FORWARD, None, (0, 5))
+    assert shown[0] == "0/6 frames"  # nothing measured yet: no rate, no time left
+    assert all(t.startswith(f"{n}/6 frames, ") and ("frames/s" in t or "s/frame" in t) and t.endswith(" left")
+               for n, t in enumerate(shown[1:], start=1)), shown
+    assert w.status.currentMessage() == "Propagation done: 6 frames."
