@@ -280,7 +280,8 @@ class SessionController(QObject):
             self.select_object(min(self.doc.document.objects, default=None))
 
     def set_locked(self, obj_id: int, frames: list[int], locked: bool) -> None:
-        self.undo_stack.push(LockCommand(self.doc, obj_id, frames, locked))
+        if not self.refuse_edit():  # a click's mask on its way must not land on a just-locked frame
+            self.undo_stack.push(LockCommand(self.doc, obj_id, frames, locked))
 
     def shutdown(self) -> bool:
         """Stop the worker thread (cancelling any run); True when it stopped."""
