@@ -47,7 +47,9 @@ class ModelStatus(QObject):
         w = worker.worker
         w.activity.connect(self._on_activity)
         w.modelReady.connect(self._on_ready)
-        w.modelFailed.connect(lambda text: self._set(ModelState.FAILED, f"the model could not be loaded: {text}"))
+        # bound methods, never lambdas: a method of this object runs on its (the GUI) thread,
+        # queued; a lambda would run on the worker thread that emits the signal
+        w.modelFailed.connect(self._on_failed)
         w.prefetched.connect(self._on_prefetched)
 
     @property
@@ -83,6 +85,9 @@ class ModelStatus(QObject):
     def _set(self, state: ModelState, message: str) -> None:
         self.state, self.message = state, message
         self.stateChanged.emit(state.value, message)
+
+    def _on_failed(self, message: str) -> None:
+        self._set(ModelState.FAILED, f"the model could not be loaded: {message}")
 
     def _on_ready(self, description: str) -> None:
         self._set(ModelState.READY, f"model ready ({description})")

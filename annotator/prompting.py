@@ -37,7 +37,7 @@ class Prompting(QObject):
         self._held: dict[tuple[int, int], Prompt] = {}  # (obj_id, frame) -> newest prompt not sent yet
         self._held_clicks: dict[tuple[int, int], int] = {}  # gestures merged into each held prompt
         session.worker.worker.promptDone.connect(self._on_done)
-        session.worker.worker.failed.connect(lambda _: self.forget_pending())
+        session.worker.worker.failed.connect(self._on_failed)  # a bound method: queued to this thread
 
     @property
     def pending(self) -> int:
@@ -131,6 +131,9 @@ class Prompting(QObject):
             if held is not None:
                 self._send(held)
         self._changed()
+
+    def _on_failed(self, message: str) -> None:
+        self.forget_pending()
 
     def forget_pending(self) -> None:
         self._pending.clear()

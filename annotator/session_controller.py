@@ -77,7 +77,10 @@ class SessionController(QObject):
         self.prompts = Prompting(self)
         self.runs = Runs(self)
         self.model_status.ready.connect(self._on_model_ready)
-        self.worker.worker.failed.connect(lambda text: self.message.emit(f"Error: {text}"))
+        self.worker.worker.failed.connect(self._on_worker_failed)  # a bound method: queued to this thread
+
+    def _on_worker_failed(self, text: str) -> None:
+        self.message.emit(f"Error: {text}")
 
     def next_id(self) -> int:
         """A fresh id for a request or a run."""

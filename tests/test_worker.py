@@ -342,3 +342,32 @@ def test_the_worker_thread_imports_the_decoders_as_it_starts(qtbot, monkeypatch)
         assert seen[0] is not threading.main_thread()  # off the window's thread, before any request
     finally:
         assert h.shutdown()
+
+
+def test_the_sessions_handlers_of_worker_signals_run_on_the_gui_thread(qtbot) -> None:
+    """Every handler the session connects to a worker signal runs on the thread of the window:
+    a failed model load and a failed request change state and say so there, never on the
+    worker thread that emits them (a lambda connected to a worker signal would run there)."""
+    from annotator.session_controller import SessionController
+    from core.video.inputs import PromptInput
+
+    def broken(selection):
+        raise FileNotFoundError("no checkpoint at /nowhere.pt")
+
+    h = WorkerHandle(loader=broken, factory=FakeEngine, opener=lambda p, mb: ArrayFrames())
+    s = SessionController(h, frame_opener=lambda p, mb: ArrayFrames(), fingerprinter=lambda p: "fp")
+    seen: list[tuple[str, threading.Thread]] = []
+    for name in ("stateChanged", "busyChanged"):
+        getattr(s.model_status, name).connect(lambda *a, n=name: seen.append((n, threading.current_thread())),
+                                              Qt.ConnectionType.DirectConnection)
+    s.message.connect(lambda text: seen.append((text, threading.current_thread())), Qt.ConnectionType.DirectConnection)
+    try:
+        s.model_status.load(ModelSelection(Path("/nowhere.pt")))
+        qtbot.waitUntil(lambda: s.model_status.state.value == "failed", timeout=60000)
+        h.submit(PromptRequest(1, (), PromptInput(Prompt(0, 1, box=np.array([0, 0, 2, 2], np.float32)))))
+        qtbot.waitUntil(lambda: ("Error: no model loaded", threading.main_thread()) in seen
+                        or any(text.startswith("Error") for text, _ in seen), timeout=60000)
+        assert [n for n, _ in seen].count("stateChanged") == 2  # loading, then failed
+        assert all(thread is threading.main_thread() for _, thread in seen), seen
+    finally:
+        assert s.shutdown()
