@@ -4,7 +4,7 @@ QtCore only. The jobs run on their own QThread and report through queued signals
 window never waits on the network or on torch; cancelling is a plain thread-safe flag that
 the download checks between blocks.
 
-The load check needs torch; ``core.models.verify`` is imported inside the functions that
+The load check needs torch; ``core.checkpoints.verify`` is imported inside the functions that
 need it, so opening the dialog does not load torch on the GUI thread.
 """
 
@@ -16,14 +16,14 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings, QThread, Signal
 
-from core.models.catalogue import CheckpointEntry, default_entry
-from core.models.download import DownloadCancelled, download_entry
-from core.models.paths import checkpoint_path
-from core.models.progress import DownloadProgress
-from core.models.runtime import ModelSelection, selection_from_strings
+from core.checkpoints.catalogue import CheckpointEntry, default_entry
+from core.checkpoints.download import DownloadCancelled, download_entry
+from core.checkpoints.paths import checkpoint_path
+from core.checkpoints.progress import DownloadProgress
+from core.checkpoints.runtime import ModelSelection, selection_from_strings
 
 Inspector = Callable[[Path], object]
-"""Returns a ``core.models.verify.CheckpointFacts`` (or raises) for the file at the path."""
+"""Returns a ``core.checkpoints.verify.CheckpointFacts`` (or raises) for the file at the path."""
 
 _GROUP = "model"
 
@@ -69,15 +69,15 @@ class CheckpointSettings:
 
 
 def default_inspector() -> Inspector:
-    """``core.models.verify.inspect_file``, imported when needed (see the module docstring)."""
-    from core.models.verify import inspect_file
+    """``core.checkpoints.verify.inspect_file``, imported when needed (see the module docstring)."""
+    from core.checkpoints.verify import inspect_file
 
     return inspect_file
 
 
 def entry_verifier(entry: CheckpointEntry) -> Inspector:
-    """``core.models.verify.verifier_for(entry)``, imported when needed."""
-    from core.models.verify import verifier_for
+    """``core.checkpoints.verify.verifier_for(entry)``, imported when needed."""
+    from core.checkpoints.verify import verifier_for
 
     return verifier_for(entry)
 

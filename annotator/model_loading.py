@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.types import FrameSource
 
 MODEL_NICE = 5  # the model thread's niceness above the window's (Linux)
@@ -55,7 +55,7 @@ def load_model(selection: ModelSelection) -> LoadedModel:
     """
     import torch
 
-    from core.models import accelerate
+    from core.checkpoints import accelerate
     from core.sam2 import checkpoint
 
     runtime = accelerate.resolve_here(selection)
@@ -66,6 +66,7 @@ def load_model(selection: ModelSelection) -> LoadedModel:
         lower_priority(MODEL_NICE)
     from core.video import warm_up
 
+    accelerate.exact_float32(runtime)
     model = checkpoint.load_model(str(selection.path), runtime.device)
     accelerate.compile_modules(model, runtime)
     # Two encoder runs bring the process to the steady state of clicks (core/video/features.py),

@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from annotator.requests import LoadModelRequest, PrefetchRequest
 from annotator.worker import InlineWorker, WorkerHandle
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 
 
 class ModelState(str, Enum):

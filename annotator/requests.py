@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.video.inputs import EngineInput, MaskInput, PromptInput, TrackInput
 
 Log = tuple[EngineInput, ...]

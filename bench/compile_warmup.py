@@ -20,8 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.models.accelerate import autocast, compile_modules, probe_devices  # noqa: E402
-from core.models.runtime import DeviceChoice, PrecisionChoice, resolve  # noqa: E402
+from core.checkpoints.accelerate import autocast, compile_modules, probe_devices  # noqa: E402
+from core.checkpoints.runtime import DeviceChoice, PrecisionChoice, resolve  # noqa: E402
 from core.sam2.checkpoint import load_model  # noqa: E402
 from core.sam2.config import Sam2Config, config_for  # noqa: E402
 from core.sam2.model import Sam2Model  # noqa: E402

@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.models.catalogue import ModelSize, ModelVersion, match  # noqa: E402
-from core.models.download import download_file  # noqa: E402
-from core.models.verify import verifier_for  # noqa: E402
+from core.checkpoints.catalogue import ModelSize, ModelVersion, match  # noqa: E402
+from core.checkpoints.download import download_file  # noqa: E402
+from core.checkpoints.verify import verifier_for  # noqa: E402
 from tests.test_download_helpers import Behaviour, CheckpointServer, official_checkpoint  # noqa: E402
 
 

@@ -5,7 +5,7 @@
   python bench/gpu_ours.py speed --size tiny [--compile]   # propagation fps, click latency, GPU memory
 
 Ours runs as the app does (annotator/worker.py): core.sam2.checkpoint.load_model on the device,
-core.models.accelerate.autocast (bfloat16 on CUDA) around every engine call, compile_modules
+core.checkpoints.accelerate.autocast (bfloat16 on CUDA) around every engine call, compile_modules
 (the image encoder) when compiling, warm_up(model, runs=2) after loading.
 """
 
@@ -30,8 +30,8 @@ from bench.gpu_common import (  # noqa: E402
     Preloaded, click_stats, frame_paths, image_cases, load_records, load_rgb, make_checkpoints, model_only,
     save_records, section, sync,
 )
-from core.models.accelerate import autocast, compile_modules  # noqa: E402
-from core.models.runtime import ResolvedRuntime  # noqa: E402
+from core.checkpoints.accelerate import autocast, compile_modules  # noqa: E402
+from core.checkpoints.runtime import ResolvedRuntime  # noqa: E402
 from core.types import Direction, Prompt  # noqa: E402
 
 SMOKE = os.environ.get("GPUCHK_SMOKE") == "1"

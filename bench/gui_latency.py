@@ -80,7 +80,7 @@ def main() -> int:
 
     from annotator.checkpoint_settings import CheckpointSettings
     from annotator.model_status import ModelState
-    from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
+    from core.checkpoints.runtime import DeviceChoice, ModelSelection, PrecisionChoice
     from core.types import Direction
     from ui.app import make_application
     from ui.main_window import MainWindow

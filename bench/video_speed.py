@@ -182,8 +182,8 @@ def main() -> None:
 
             long_video = Path(tmp) / "long.mp4"
             make_long_video(long_video, args.long_video)
-        from core.models.accelerate import autocast
-        from core.models.runtime import ResolvedRuntime
+        from core.checkpoints.accelerate import autocast
+        from core.checkpoints.runtime import ResolvedRuntime
 
         with autocast(ResolvedRuntime("cpu", args.precision, False)):
             result["ours"] = summary(ours(ckpt, args.frames, args.first_clicks, long_video))

@@ -26,7 +26,7 @@ def main() -> int:
 
     from annotator.checkpoint_settings import CheckpointSettings
     from annotator.model_status import ModelState
-    from core.models.runtime import ModelSelection
+    from core.checkpoints.runtime import ModelSelection
     from core.sam2.config import config_for
     from core.types import Direction
     from tests.sam2_helpers import save_random_checkpoint

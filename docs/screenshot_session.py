@@ -30,7 +30,7 @@ def main() -> int:
 
     from annotator.checkpoint_settings import CheckpointSettings
     from annotator.model_status import ModelState
-    from core.models.runtime import ModelSelection
+    from core.checkpoints.runtime import ModelSelection
     from core.types import Direction
     from ui.app import make_application
     from ui.main_window import MainWindow

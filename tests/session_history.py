@@ -17,7 +17,7 @@ import numpy as np
 from annotator.model_loading import LoadedModel
 from annotator.session_controller import SessionController
 from annotator.worker import InlineWorker
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.types import Direction
 from core.video.follower import EngineFollower
 from core.video.session import VideoSession

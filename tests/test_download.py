@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from core.models.catalogue import default_entry, find
-from core.models.download import (
+from core.checkpoints.catalogue import default_entry, find
+from core.checkpoints.download import (
     DownloadCancelled,
     DownloadError,
     download_entry,
     download_file,
     source_for,
 )
-from core.models.paths import checkpoint_path, checkpoints_dir, partial_path
-from core.models.progress import DownloadProgress
-from core.models.verify import CheckpointFacts, verifier_for
+from core.checkpoints.paths import checkpoint_path, checkpoints_dir, partial_path
+from core.checkpoints.progress import DownloadProgress
+from core.checkpoints.verify import CheckpointFacts, verifier_for
 
 from .test_download_helpers import (  # noqa: F401 - fixtures
     Behaviour,

@@ -181,7 +181,7 @@ def server() -> Iterator[CheckpointServer]:
 @pytest.fixture
 def clean_cache() -> Iterator[Path]:
     """The (isolated) checkpoint cache; emptied afterwards so that 156 MB files do not pile up."""
-    from core.models.paths import checkpoints_dir
+    from core.checkpoints.paths import checkpoints_dir
 
     folder = checkpoints_dir()
     yield folder

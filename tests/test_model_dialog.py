@@ -10,9 +10,9 @@ from PySide6.QtCore import QSettings
 from pytestqt.qtbot import QtBot
 
 from annotator.checkpoint_settings import CheckpointSettings
-from core.models.catalogue import CATALOGUE, default_entry, find
-from core.models.paths import checkpoint_path, partial_path
-from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
+from core.checkpoints.catalogue import CATALOGUE, default_entry, find
+from core.checkpoints.paths import checkpoint_path, partial_path
+from core.checkpoints.runtime import DeviceChoice, ModelSelection, PrecisionChoice
 from ui.catalogue_table import COLUMNS
 from ui.model_dialog import ModelDialog
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from core.models.accelerate import autocast, compile_modules, probe_devices, resolve_here
-from core.models.catalogue import (
+from core.checkpoints.accelerate import autocast, compile_modules, exact_float32, probe_devices, resolve_here
+from core.checkpoints.catalogue import (
     CATALOGUE,
     DEFAULT_NAME,
     ModelSize,
@@ -19,8 +19,8 @@ from core.models.catalogue import (
     find,
     match,
 )
-from core.models.runtime import DeviceChoice, DeviceProbe, ModelSelection, PrecisionChoice, resolve, selection_from_strings
-from core.models.verify import CheckpointRejected, inspect_file, verifier_for
+from core.checkpoints.runtime import DeviceChoice, DeviceProbe, ModelSelection, PrecisionChoice, resolve, selection_from_strings
+from core.checkpoints.verify import CheckpointRejected, inspect_file, verifier_for
 
 from .test_download_helpers import custom_checkpoint, files_dir, official_checkpoint, offline_by_default  # noqa: F401 - fixtures
 
@@ -130,6 +130,22 @@ class _Model(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.image_encoder = nn.Linear(2, 2)
+
+
+def test_float32_on_cuda_turns_tf32_off_and_nothing_else_changes() -> None:
+    from core.checkpoints.runtime import ResolvedRuntime
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        matmul.allow_tf32, cudnn.allow_tf32 = True, True
+        for runtime in (ResolvedRuntime("cpu", "fp32", False), ResolvedRuntime("cuda", "bf16", False)):
+            assert not exact_float32(runtime)
+        assert cudnn.allow_tf32 and matmul.allow_tf32
+        assert exact_float32(ResolvedRuntime("cuda", "fp32", False))
+        assert not cudnn.allow_tf32 and not matmul.allow_tf32
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = before
 
 
 def test_compile_only_when_resolved_on(monkeypatch: pytest.MonkeyPatch) -> None:

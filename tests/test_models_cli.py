@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from annotator.cli.models import main
-from core.models.catalogue import CATALOGUE, default_entry
-from core.models.paths import checkpoint_path, checkpoints_dir
+from core.checkpoints.catalogue import CATALOGUE, default_entry
+from core.checkpoints.paths import checkpoint_path, checkpoints_dir
 
 from .conftest import ROOT
 from .test_download_helpers import (  # noqa: F401 - fixtures

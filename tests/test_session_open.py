@@ -12,7 +12,7 @@ from annotator.session_controller import ModelState, SessionController
 from annotator.model_loading import LoadedModel
 from annotator.worker import WorkerHandle
 from core.frames import FrameSourceError
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from tests.test_worker import ArrayFrames, FakeEngine
 
 

@@ -19,7 +19,7 @@ from annotator.model_loading import LoadedModel
 from annotator.worker import WorkerHandle
 from core.frames import open_frames
 from core.masks import encode
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask
 from tests.thread_helpers import HANG_S
 from tests.ui_helpers import LEFT, close_window, open_window, settings_with_model, view_point, wait_shown

@@ -23,7 +23,7 @@ from annotator.session_controller import ModelState
 from annotator.model_loading import LoadedModel, load_model, make_engine, open_frames
 from annotator.worker import WorkerHandle
 from core.masks import encode
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask
 from tests.thread_helpers import HANG_S
 from tests.ui_helpers import LEFT, close_window, open_window, present_checkpoint, settings_with_model, view_point, wait_shown

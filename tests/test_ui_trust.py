@@ -81,7 +81,7 @@ def test_deleting_an_object_asks_first_and_undo_brings_it_back(qtbot, window: Ma
 
 def test_about_names_the_version_the_model_and_the_folders(qtbot, window: MainWindow, monkeypatch) -> None:
     from core import __version__
-    from core.models.paths import checkpoints_dir
+    from core.checkpoints.paths import checkpoints_dir
     from ui.about_dialog import AboutDialog
 
     shown: list[AboutDialog] = []
@@ -119,7 +119,7 @@ def test_the_brush_cursor_shows_on_light_and_dark_frames(qtbot, window: MainWind
 
 def test_a_model_that_fails_to_load_is_reported_in_plain_words(qtbot, window: MainWindow, tmp_path: Path) -> None:
     from annotator.model_status import ModelState
-    from core.models.runtime import ModelSelection
+    from core.checkpoints.runtime import ModelSelection
 
     broken = tmp_path / "broken.pt"
     broken.write_bytes(b"not a checkpoint")

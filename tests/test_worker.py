@@ -13,7 +13,7 @@ from annotator.model_loading import LoadedModel
 from annotator.requests import LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest
 from annotator.worker import WorkerHandle
 from core.masks import encode
-from core.models.runtime import ModelSelection
+from core.checkpoints.runtime import ModelSelection
 from core.types import Direction, FrameResult, ObjectMask, Prompt, VideoInfo
 from core.video.inputs import MaskInput, PromptInput, RemoveInput, TrackInput
 from core.video.legs import Leg

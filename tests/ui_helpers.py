@@ -10,7 +10,7 @@ import torch
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QImage
 
-from core.models.runtime import DeviceChoice, ModelSelection, PrecisionChoice
+from core.checkpoints.runtime import DeviceChoice, ModelSelection, PrecisionChoice
 from core.sam2.checkpoint import save_checkpoint
 from tests.sam2_helpers import random_model
 

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from core import __version__
-from core.models.paths import cache_root, checkpoints_dir
+from core.checkpoints.paths import cache_root, checkpoints_dir
 
 
 def about_rows(model: str, settings_file: str) -> list[tuple[str, str]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
-from core.models.catalogue import CATALOGUE, DEFAULT_NAME
-from core.models.progress import format_bytes
+from core.checkpoints.catalogue import CATALOGUE, DEFAULT_NAME
+from core.checkpoints.progress import format_bytes
 
 COLUMNS = ("Model", "Speed (fps)", "Accuracy (J&F)", "Download", "Best for", "Status")
 STATUS_COLUMN = COLUMNS.index("Status")

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import (
 )
 
 from annotator.checkpoint_settings import BackgroundJob, CheckpointSettings, download_job, inspect_job
-from core.models.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
-from core.models.progress import DownloadProgress, format_bytes
-from core.models.paths import checkpoint_path, partial_bytes
-from core.models.runtime import DEVICE_LABELS, PRECISION_LABELS, DeviceChoice, ModelSelection, PrecisionChoice
+from core.checkpoints.catalogue import CATALOGUE, DEFAULT_NAME, CheckpointEntry
+from core.checkpoints.progress import DownloadProgress, format_bytes
+from core.checkpoints.paths import checkpoint_path, partial_bytes
+from core.checkpoints.runtime import DEVICE_LABELS, PRECISION_LABELS, DeviceChoice, ModelSelection, PrecisionChoice
 from ui.catalogue_table import STATUS_COLUMN, catalogue_table
 from ui.dialog_buttons import action_buttons, ok_button
 

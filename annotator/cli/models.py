@@ -11,10 +11,10 @@ import sys
 import time
 from typing import Sequence, TextIO
 
-from core.models.catalogue import CATALOGUE, DEFAULT_NAME, UnknownModelError, find
-from core.models.download import DownloadCancelled, DownloadError, download_entry
-from core.models.paths import checkpoint_path, checkpoints_dir, partial_bytes
-from core.models.progress import DownloadProgress, format_bytes
+from core.checkpoints.catalogue import CATALOGUE, DEFAULT_NAME, UnknownModelError, find
+from core.checkpoints.download import DownloadCancelled, DownloadError, download_entry
+from core.checkpoints.paths import checkpoint_path, checkpoints_dir, partial_bytes
+from core.checkpoints.progress import DownloadProgress, format_bytes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,7 +67,7 @@ class TerminalProgress:
 
 def download(name: str, url: str | None, err: TextIO, out: TextIO) -> int:
     entry = find(name)
-    from core.models.verify import verifier_for  # loads torch: only when a file has to be checked
+    from core.checkpoints.verify import verifier_for  # loads torch: only when a file has to be checked
 
     target = checkpoint_path(entry)
     if target.is_file():

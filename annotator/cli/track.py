@@ -60,7 +60,7 @@ def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "
     from annotator.model_loading import make_engine, open_frames
     from annotator.session_controller import SessionController
     from annotator.worker import InlineWorker
-    from core.models.runtime import ModelSelection
+    from core.checkpoints.runtime import ModelSelection
     from core.sam2.checkpoint import CheckpointError
     from core.types import Direction
 

@@ -1,7 +1,7 @@
 """Which device and precision the model runs with: the user's choice and its resolution.
 
 Pure logic, no torch: the choice is a setting ("auto" unless overridden), the resolution
-takes what the machine offers (``core.models.accelerate.probe_devices`` asks torch) and
+takes what the machine offers (``core.checkpoints.accelerate.probe_devices`` asks torch) and
 picks cuda, then mps, then cpu; bfloat16 on cuda when the GPU supports it, float32
 elsewhere. ``torch.compile`` is used only when asked for and only on cuda.
 """

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models.catalogue import CATALOGUE, CheckpointEntry
-from core.models.download import Verifier
-from core.models.progress import format_bytes
+from core.checkpoints.catalogue import CATALOGUE, CheckpointEntry
+from core.checkpoints.download import Verifier
+from core.checkpoints.progress import format_bytes
 
 
 class CheckpointRejected(ValueError):

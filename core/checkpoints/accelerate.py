@@ -1,6 +1,6 @@
 """Ask torch what this machine offers, and the optional ``torch.compile`` on cuda.
 
-Imports torch inside its functions so that importing ``core.models`` stays light; only
+Imports torch inside its functions so that importing ``core.checkpoints`` stays light; only
 the model worker calls these.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Sequence
 
-from core.models.runtime import DeviceProbe, ModelSelection, ResolvedRuntime, resolve
+from core.checkpoints.runtime import DeviceProbe, ModelSelection, ResolvedRuntime, resolve
 
 if TYPE_CHECKING:
     import torch
@@ -34,6 +34,22 @@ def probe_devices() -> DeviceProbe:
 def resolve_here(selection: ModelSelection) -> ResolvedRuntime:
     """The runtime ``selection`` gets on this machine."""
     return resolve(selection.device, selection.precision, selection.compile, probe_devices())
+
+
+def exact_float32(runtime: ResolvedRuntime) -> bool:
+    """On CUDA in float32, turn TF32 off for matrix products and cuDNN convolutions; True when set.
+
+    torch lets cuDNN convolutions run in TF32 by default, which rounds float32 inputs to 10-bit
+    mantissas: the "float32 (exact)" choice then differed from the CPU by up to 1.5e-2 in the
+    logits on an H100 (docs/benchmarks.md, GPU section). bfloat16 runs are left as they are.
+    """
+    if runtime.device != "cuda" or runtime.precision != "fp32":
+        return False
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return True
 
 
 def autocast(runtime: ResolvedRuntime) -> AbstractContextManager[object]:

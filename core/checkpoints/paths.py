@@ -12,7 +12,7 @@ from pathlib import Path
 
 import platformdirs
 
-from core.models.catalogue import CheckpointEntry
+from core.checkpoints.catalogue import CheckpointEntry
 
 APP_NAME = "masklet"
 

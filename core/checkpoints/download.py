@@ -25,9 +25,9 @@ from typing import Callable
 from urllib.parse import urlsplit
 
 from core import __version__
-from core.models.catalogue import CheckpointEntry
-from core.models.paths import checkpoint_path, partial_path
-from core.models.progress import Meter, ProgressSink, format_bytes
+from core.checkpoints.catalogue import CheckpointEntry
+from core.checkpoints.paths import checkpoint_path, partial_path
+from core.checkpoints.progress import Meter, ProgressSink, format_bytes
 from core.types import CancelCheck
 
 Verifier = Callable[[Path], object]
