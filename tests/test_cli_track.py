@@ -100,6 +100,7 @@ def test_track_end_to_end(workdir: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert {(o, f): e.rle for o, f, e in doc.iter_masks()} == expected
 
 
+@pytest.mark.slow
 def test_errors_are_one_line(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cases = []
 

@@ -51,6 +51,7 @@ def test_prompt_kinds(predictor: Sam2ImagePredictor, kind: str, multimask: bool)
     assert np.array_equal(pred.masks, (logits.logits > 0).numpy())
 
 
+@pytest.mark.slow
 def test_prompts_change_the_result(predictor: Sam2ImagePredictor) -> None:
     results = [predictor.predict(**PROMPTS[k], multimask_output=False).low_res_logits for k in PROMPTS]
     for i in range(len(results)):

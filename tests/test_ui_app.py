@@ -235,6 +235,7 @@ def test_application_has_its_icon_and_style(qapp) -> None:
     assert "mainToolBar" in app.styleSheet() and app.organizationName() == "Masklet"
 
 
+@pytest.mark.slow
 def test_building_the_window_loads_no_torch() -> None:
     """torch is imported on the worker thread when a model loads, never by the window's own imports."""
     import subprocess

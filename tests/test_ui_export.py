@@ -80,6 +80,7 @@ def export(qtbot, w: MainWindow, monkeypatch: pytest.MonkeyPatch, fmt: str, path
     return shown[0]
 
 
+@pytest.mark.slow
 def test_three_exports_in_different_formats_with_default_names_leave_three_outputs(
         qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     asked = Asked(monkeypatch)
@@ -127,6 +128,7 @@ def test_exporting_into_a_folder_that_holds_notes_is_refused_with_a_dialog_and_k
     assert window.statusBar().findChild(QLabel, "lastExport") is None
 
 
+@pytest.mark.slow
 def test_re_exporting_asks_naming_the_path_and_keeps_unrelated_files(
         qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     asked = Asked(monkeypatch)
@@ -158,6 +160,7 @@ def test_re_exporting_asks_naming_the_path_and_keeps_unrelated_files(
     assert asked.warnings == []
 
 
+@pytest.mark.slow
 def test_the_success_message_stays_and_the_notice_opens_the_folder(
         qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import ui.status
@@ -190,6 +193,7 @@ def test_the_success_message_stays_and_the_notice_opens_the_folder(
     assert label.text() == f"Exported SA-V to {tmp_path / 'work' / 'bedroom.sav.json'}"
 
 
+@pytest.mark.slow
 def test_coco_with_the_videos_frames_resolves_its_file_names(qtbot, window: MainWindow, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image

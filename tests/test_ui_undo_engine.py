@@ -42,6 +42,7 @@ def annotate(qtbot, home: Path, checkpoint: Path, video: Path, gestures: list) -
         close_window(w)
 
 
+@pytest.mark.slow
 def test_click_a_b_undo_c_in_the_window_equals_a_then_c(qtbot, tmp_path: Path, shared_data: Path) -> None:
     checkpoint = present_checkpoint(tmp_path / "random.pt")
     video = shared_data / "frames" / "bedroom"

@@ -78,6 +78,7 @@ def test_backward_propagation(session: VideoSession) -> None:
     assert session.track_state(3).tracked[0] is True  # tracked in reverse
 
 
+@pytest.mark.slow
 def test_object_added_mid_video(session: VideoSession) -> None:
     session.add_prompt(click(0, 1, 20, 24))
     list(session.propagate(direction=Direction.FORWARD))
@@ -140,6 +141,7 @@ def test_remove_object(session: VideoSession) -> None:
     assert all(set(r.objects) == {2} for r in session.propagate(direction=Direction.FORWARD))
 
 
+@pytest.mark.slow
 def test_clear_prompts(session: VideoSession) -> None:
     session.add_prompt(click(3, 1, 20, 24))
     session.clear_prompts(3, 1)
