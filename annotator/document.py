@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Iterator
 
+from annotator.labels import LabelSchema
 from core.masks import Rle
 from core.types import Prompt
 from core.video.inputs import EngineInput, MaskInput, PromptInput
@@ -59,13 +60,19 @@ class VideoRef:
 
 @dataclass(frozen=True)
 class ObjectRecord:
-    """One annotated object. color: RGB 0..255; attributes: free-form JSON-able values."""
+    """One annotated object. color: RGB 0..255; attributes: free-form JSON-able values (those
+    the label schema defines for its category are typed there, annotator.labels).
+
+    frame_attributes: frame -> the per-frame attribute values set on that frame (occluded,
+    truncated, ...: the schema's ``per_frame`` attributes); frames without any are absent.
+    """
 
     obj_id: int
     name: str
     category: str = "object"
     color: tuple[int, int, int] = PALETTE[0]
     attributes: dict[str, object] = field(default_factory=dict)
+    frame_attributes: dict[int, dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,8 @@ class AnnotationDocument:
         # SA-V video id, environment and split; see core.formats.dataset.Dataset.attributes.
         self.metadata: dict[str, object] = {}
         self.inputs: list[EngineInput] = []
+        # the project's label schema (annotator.labels; immutable, replaced whole by an edit)
+        self.labels: LabelSchema = LabelSchema()
 
     def snapshot(self) -> "AnnotationDocument":
         """A copy to read on another thread (an export) while this one changes; cheap, as the
@@ -117,6 +126,7 @@ class AnnotationDocument:
         copy.prompts = {k: dict(v) for k, v in self.prompts.items()}
         copy.metadata = dict(self.metadata)
         copy.inputs = list(self.inputs)
+        copy.labels = self.labels
         return copy
 
     # -- objects ---------------------------------------------------------------------------

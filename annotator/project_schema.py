@@ -9,6 +9,10 @@ Schema 2 (current)::
                   "masks": [{"frame", "size": [h, w], "counts", "source", "locked", "object_score", "iou"}],
                   "prompts": [{"frame", "points": [[x, y], ...], "labels": [...], "box": [x0, y0, x1, y1] | null}]}]}
 
+Optional fields any schema may carry (issue 17; absent in older files, read as empty): a top-level
+``"labels"`` list (the label schema, annotator.labels) and per object ``"frame_attributes":
+{"<frame>": {name: value}}`` (per-frame attribute values).
+
 Schema 1 (the first layout) kept masks in a top-level ``"masks": {obj_id: {frame: rle}}``
 map with no provenance, and objects without attributes. ``MIGRATIONS[n]`` turns schema n
 into n + 1; a file is migrated step by step up to ``SCHEMA_VERSION`` when it is read.
@@ -23,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from annotator.labels import LabelError, labels_from_json, labels_to_json
 from annotator.document import AnnotationDocument, DocumentError, MaskEntry, MaskSource, ObjectRecord, VideoRef
 from core import __version__
 from core.masks import Rle
@@ -121,11 +126,13 @@ def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -
         objects.append({
             "id": obj_id, "name": record.name, "category": record.category, "color": list(record.color),
             "attributes": record.attributes,
+            **({"frame_attributes": {str(f): v for f, v in sorted(record.frame_attributes.items())}}
+               if record.frame_attributes else {}),
             "masks": [_mask_json(frame, masks[frame]) for frame in sorted(masks)],
             "prompts": [_prompt_json(prompts[frame]) for frame in sorted(prompts)],
         })
     return {"format": FORMAT_TAG, "schema_version": SCHEMA_VERSION, "app_version": __version__,
-            "video": video, "metadata": doc.metadata, "objects": objects}
+            "video": video, "metadata": doc.metadata, "labels": labels_to_json(doc.labels), "objects": objects}
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -160,8 +167,12 @@ def _fill(doc: AnnotationDocument, obj: dict) -> None:
     attributes = obj.get("attributes") or {}
     if not isinstance(attributes, dict):
         raise ProjectError(f"object {obj['id']} attributes are not an object")
+    frame_attributes = obj.get("frame_attributes") or {}  # optional (issue 17): absent in older files
+    if not isinstance(frame_attributes, dict) or not all(isinstance(v, dict) for v in frame_attributes.values()):
+        raise ProjectError(f"object {obj['id']} frame attributes are not an object of objects")
     record = ObjectRecord(obj_id=int(obj["id"]), name=str(obj["name"]), category=str(obj["category"]),
-                          color=color, attributes=attributes)  # type: ignore[arg-type]
+                          color=color, attributes=attributes,  # type: ignore[arg-type]
+                          frame_attributes={int(f): dict(v) for f, v in frame_attributes.items()})
     if record.obj_id in doc.objects or record.obj_id <= 0:
         raise ProjectError(f"object id {record.obj_id} is repeated or not positive")
     doc.put_object(record)
@@ -192,6 +203,10 @@ def document_from_json(data: object) -> tuple[AnnotationDocument, str | None]:
         if not isinstance(metadata, dict):
             raise ProjectError("its metadata is not an object")
         doc.metadata = metadata
+        try:
+            doc.labels = labels_from_json(data.get("labels"))  # optional (issue 17): absent in older files
+        except LabelError as exc:
+            raise ProjectError(f"its labels are not valid ({exc})") from None
         objects = data["objects"]
         if not isinstance(objects, list):
             raise ProjectError("its objects are not a list")

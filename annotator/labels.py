@@ -1,0 +1,294 @@
+"""A project's label schema: the labels objects may have, their colours and typed attributes.
+
+Plain Python (no Qt). A :class:`LabelSchema` is immutable; every edit returns a new schema, so an
+undo command keeps the one before and the one after. Each label has an id that stays with it
+through renames: exports use it as the category id, so ids are stable from one export to the next.
+Names are unique without regard to case ("Person" and "person" are one label).
+
+JSON (a labels file, and the ``labels`` list of a project)::
+
+    {"format": "masklet-labels", "version": 1,
+     "labels": [{"id": 1, "name": "person", "color": [r, g, b],
+                 "attributes": [{"name": "pose", "type": "choice", "options": ["standing", "sitting"],
+                                 "default": "standing", "per_frame": false}]}]}
+
+Attribute types: ``text`` (str), ``number`` (float), ``checkbox`` (bool), ``choice`` (one of
+``options``). ``per_frame``: the value is given per frame (occluded, truncated, ...), else per object.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path
+
+LABELS_FORMAT = "masklet-labels"
+LABELS_VERSION = 1
+
+
+class LabelError(ValueError):
+    """A label schema (or a value for it) that is not valid; the message is one line for the user."""
+
+
+class AttributeKind(str, Enum):
+    TEXT = "text"
+    NUMBER = "number"
+    CHECKBOX = "checkbox"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One typed attribute of a label. options: the choices of a ``choice`` attribute, in order.
+
+    default: the value an object (or frame) has until it is set; None takes the type's own
+    ("" / 0.0 / False / the first option).
+    """
+
+    name: str
+    kind: AttributeKind = AttributeKind.TEXT
+    options: tuple[str, ...] = ()
+    default: object = None
+    per_frame: bool = False
+
+    def initial(self) -> object:
+        """The value before anyone set one."""
+        if self.default is not None:
+            return self.default
+        return {AttributeKind.TEXT: "", AttributeKind.NUMBER: 0.0, AttributeKind.CHECKBOX: False,
+                AttributeKind.CHOICE: self.options[0] if self.options else ""}[self.kind]
+
+    def coerce(self, value: object) -> object:
+        """``value`` as this attribute's type; raises LabelError when it cannot be one."""
+        kind = self.kind
+        if kind is AttributeKind.TEXT:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise LabelError(f"attribute {self.name!r} takes text, got {value!r}")
+            return str(value)
+        if kind is AttributeKind.NUMBER:
+            if isinstance(value, bool):
+                raise LabelError(f"attribute {self.name!r} takes a number, got {value!r}")
+            try:
+                number = float(value)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                raise LabelError(f"attribute {self.name!r} takes a number, got {value!r}") from None
+            if not math.isfinite(number):
+                raise LabelError(f"attribute {self.name!r} takes a finite number, got {value!r}")
+            return number
+        if kind is AttributeKind.CHECKBOX:
+            if isinstance(value, bool):
+                return value
+            if value in (0, 1):
+                return bool(value)
+            raise LabelError(f"attribute {self.name!r} is a checkbox (true or false), got {value!r}")
+        if str(value) not in self.options:
+            raise LabelError(f"attribute {self.name!r} is one of {', '.join(self.options)}; got {value!r}")
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Label:
+    """One label. label_id: its category id in exports (positive, kept through renames);
+    color: RGB 0..255."""
+
+    label_id: int
+    name: str
+    color: tuple[int, int, int] = (230, 25, 75)
+    attributes: tuple[AttributeSpec, ...] = ()
+
+    def attribute(self, name: str) -> AttributeSpec | None:
+        return next((a for a in self.attributes if a.name == name), None)
+
+    def object_attributes(self) -> tuple[AttributeSpec, ...]:
+        return tuple(a for a in self.attributes if not a.per_frame)
+
+    def frame_attributes(self) -> tuple[AttributeSpec, ...]:
+        return tuple(a for a in self.attributes if a.per_frame)
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    """The labels of a project, in the order the annotator sees them."""
+
+    labels: tuple[Label, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        _check(self.labels)
+
+    def __bool__(self) -> bool:
+        return bool(self.labels)
+
+    # -- queries -----------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+    def find(self, name: str) -> Label | None:
+        """The label called ``name``, whatever its case (surrounding spaces ignored)."""
+        key = name.strip().casefold()
+        return next((label for label in self.labels if label.name.casefold() == key), None)
+
+    def by_id(self, label_id: int) -> Label | None:
+        return next((label for label in self.labels if label.label_id == label_id), None)
+
+    def next_id(self) -> int:
+        return max((label.label_id for label in self.labels), default=0) + 1
+
+    def category_ids(self) -> dict[str, int]:
+        """Label name -> its category id in exports."""
+        return {label.name: label.label_id for label in self.labels}
+
+    # -- edits (each returns a new schema) --------------------------------------------------------
+    def added(self, name: str, color: tuple[int, int, int] | None = None,
+              attributes: tuple[AttributeSpec, ...] = ()) -> "LabelSchema":
+        from annotator.document import color_for
+
+        label_id = self.next_id()
+        label = Label(label_id, name.strip(), tuple(color) if color else color_for(label_id), tuple(attributes))
+        return LabelSchema(self.labels + (label,))
+
+    def replaced(self, label: Label) -> "LabelSchema":
+        """The label with ``label.label_id`` replaced (a rename, a colour, its attributes)."""
+        if self.by_id(label.label_id) is None:
+            raise LabelError(f"no label with id {label.label_id}")
+        return LabelSchema(tuple(label if old.label_id == label.label_id else old for old in self.labels))
+
+    def renamed(self, label_id: int, name: str) -> "LabelSchema":
+        label = self.by_id(label_id)
+        if label is None:
+            raise LabelError(f"no label with id {label_id}")
+        return self.replaced(replace(label, name=name.strip()))
+
+    def without(self, label_id: int) -> "LabelSchema":
+        return LabelSchema(tuple(label for label in self.labels if label.label_id != label_id))
+
+    # -- values ------------------------------------------------------------------------------------
+    def object_values(self, category: str, values: dict[str, object]) -> dict[str, object]:
+        """The per-object attribute values of ``category``'s label: each set value coerced, the
+        others at their default; values of names the label does not define are kept as they are."""
+        label = self.find(category)
+        out = dict(values)
+        if label is None:
+            return out
+        for spec in label.object_attributes():
+            out[spec.name] = spec.coerce(values[spec.name]) if spec.name in values else spec.initial()
+        return out
+
+    # -- JSON --------------------------------------------------------------------------------------
+    def to_json(self) -> dict:
+        return {"format": LABELS_FORMAT, "version": LABELS_VERSION, "labels": labels_to_json(self)}
+
+    @staticmethod
+    def from_json(data: object) -> "LabelSchema":
+        """A schema from a parsed labels file (the whole file, or just its ``labels`` list)."""
+        if isinstance(data, dict):
+            if data.get("format") not in (None, LABELS_FORMAT):
+                raise LabelError("it is not a Masklet labels file")
+            version = data.get("version", LABELS_VERSION)
+            if not isinstance(version, int) or version > LABELS_VERSION:
+                raise LabelError(f"its version {version!r} is newer than this Masklet reads ({LABELS_VERSION})")
+            data = data.get("labels")
+        return labels_from_json(data)
+
+
+def labels_to_json(schema: LabelSchema) -> list[dict]:
+    return [{
+        "id": label.label_id, "name": label.name, "color": list(label.color),
+        "attributes": [{"name": a.name, "type": a.kind.value, "options": list(a.options), "default": a.default,
+                        "per_frame": a.per_frame} for a in label.attributes],
+    } for label in schema.labels]
+
+
+def _attribute(data: object, where: str) -> AttributeSpec:
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        raise LabelError(f"{where}: each attribute needs a name")
+    try:
+        kind = AttributeKind(data.get("type", "text"))
+    except ValueError:
+        raise LabelError(f"{where}: attribute {data['name']!r} has an unknown type {data.get('type')!r} "
+                         f"(text, number, checkbox or choice)") from None
+    options = data.get("options") or []
+    if not isinstance(options, list):
+        raise LabelError(f"{where}: the options of {data['name']!r} are not a list")
+    return AttributeSpec(data["name"].strip(), kind, tuple(str(o) for o in options), data.get("default"),
+                         bool(data.get("per_frame", False)))
+
+
+def labels_from_json(data: object) -> LabelSchema:
+    """A schema from a JSON list of labels; raises LabelError (one line) for anything malformed."""
+    if data is None:
+        return LabelSchema()
+    if not isinstance(data, list):
+        raise LabelError("the labels are not a list")
+    labels = []
+    for i, item in enumerate(data, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise LabelError(f"label {i} needs a name")
+        where = f"label {item['name']!r}"
+        label_id = item.get("id", i)
+        if not isinstance(label_id, int) or isinstance(label_id, bool):
+            raise LabelError(f"{where}: its id must be a whole number")
+        color = item.get("color") or (128, 128, 128)
+        if not isinstance(color, (list, tuple)) or len(color) != 3 or not all(
+                isinstance(c, int) and 0 <= c <= 255 for c in color):
+            raise LabelError(f"{where}: its colour must be three whole numbers 0..255")
+        attributes = item.get("attributes") or []
+        if not isinstance(attributes, list):
+            raise LabelError(f"{where}: its attributes are not a list")
+        labels.append(Label(label_id, item["name"].strip(), tuple(color),  # type: ignore[arg-type]
+                            tuple(_attribute(a, where) for a in attributes)))
+    return LabelSchema(tuple(labels))
+
+
+def _check(labels: tuple[Label, ...]) -> None:
+    """Raise LabelError unless names and ids are unique and every attribute is well-formed."""
+    names: set[str] = set()
+    ids: set[int] = set()
+    for label in labels:
+        if not label.name.strip():
+            raise LabelError("a label needs a name")
+        key = label.name.casefold()
+        if key in names:
+            raise LabelError(f"the label {label.name!r} is listed twice (names are compared without case)")
+        if label.label_id <= 0 or label.label_id in ids:
+            raise LabelError(f"label {label.name!r}: its id {label.label_id} is not positive or is used twice")
+        names.add(key)
+        ids.add(label.label_id)
+        seen: set[str] = set()
+        for spec in label.attributes:
+            if not spec.name:
+                raise LabelError(f"label {label.name!r}: an attribute needs a name")
+            if spec.name in seen:
+                raise LabelError(f"label {label.name!r}: the attribute {spec.name!r} is listed twice")
+            seen.add(spec.name)
+            if spec.kind is AttributeKind.CHOICE and not spec.options:
+                raise LabelError(f"label {label.name!r}: the attribute {spec.name!r} is a choice without options")
+            if spec.default is not None:
+                spec.coerce(spec.default)
+
+
+def read_labels(path: str | Path) -> LabelSchema:
+    """A labels file; raises LabelError (one line, naming the file) if it cannot be read."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LabelError(f"no labels file at {path}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LabelError(f"cannot read the labels file {path.name}: {exc}") from None
+    try:
+        return LabelSchema.from_json(data)
+    except LabelError as exc:
+        raise LabelError(f"the labels file {path.name} is not valid: {exc}") from None
+
+
+def write_labels(schema: LabelSchema, path: str | Path) -> None:
+    """Write ``schema`` as a labels file (atomically: the old file stays whole until the new one is)."""
+    from core.formats.atomic import write_file_atomic
+
+    payload = (json.dumps(schema.to_json(), indent=2) + "\n").encode("utf-8")
+    try:
+        write_file_atomic(Path(path), lambda handle: handle.write(payload))
+    except OSError as exc:
+        raise LabelError(f"cannot write the labels file {Path(path).name}: {exc.strerror or exc}") from None
