@@ -246,10 +246,12 @@ class LockCommand(QUndoCommand):
         super().__init__(("Lock" if locked else "Unlock") + f" {len(frames)} frame(s)")
         self.doc, self.obj_id, self.locked = doc, obj_id, locked
         self.frames = [f for f in frames if (e := doc.mask(obj_id, f)) is not None and e.locked != locked]
+        # the entries as they were: unlocking also clears a review mark, which undo must bring back
+        self.before = {(obj_id, f): doc.mask(obj_id, f) for f in self.frames}
 
     def redo(self) -> None:
         self.doc.set_locked(self.obj_id, self.frames, self.locked)
 
     def undo(self) -> None:
-        self.doc.set_locked(self.obj_id, self.frames, not self.locked)
+        self.doc.set_masks(self.before)
 

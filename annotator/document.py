@@ -73,6 +73,7 @@ class ObjectRecord:
     color: tuple[int, int, int] = PALETTE[0]
     attributes: dict[str, object] = field(default_factory=dict)
     frame_attributes: dict[int, dict[str, object]] = field(default_factory=dict)
+    notes: dict[int, str] = field(default_factory=dict)  # frame -> a reviewer's note (annotator.review)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ class MaskEntry:
 
     object_score: SAM 2's object-presence logit (None for masks SAM 2 did not make).
     iou: SAM 2's predicted IoU (None likewise). locked: approved by the annotator;
-    propagation never overwrites a locked mask.
+    propagation never overwrites a locked mask. reviewed: accepted in review mode (a reviewed
+    mask is always locked; unlocking it clears the mark, annotator.review).
     """
 
     rle: Rle
@@ -89,6 +91,7 @@ class MaskEntry:
     locked: bool = False
     object_score: float | None = None
     iou: float | None = None
+    reviewed: bool = False
 
 
 class DocumentError(ValueError):
@@ -204,7 +207,7 @@ class AnnotationDocument:
         entry = self.mask(obj_id, frame)
         if entry is None:
             raise DocumentError(f"object {obj_id} has no mask on frame {frame} to lock")
-        self.masks[obj_id][frame] = replace(entry, locked=locked)
+        self.masks[obj_id][frame] = replace(entry, locked=locked, reviewed=entry.reviewed and locked)
 
     def locked_frames(self, obj_id: int) -> set[int]:
         return {f for f, e in self.masks.get(obj_id, {}).items() if e.locked}
