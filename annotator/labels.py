@@ -110,12 +110,18 @@ class Label:
 
 @dataclass(frozen=True)
 class LabelSchema:
-    """The labels of a project, in the order the annotator sees them."""
+    """The labels of a project, in the order the annotator sees them.
+
+    last_id: the highest id ever given in this schema, so a deleted label's id is never given to
+    another one (an older export's category ids keep their meaning).
+    """
 
     labels: tuple[Label, ...] = field(default_factory=tuple)
+    last_id: int = 0
 
     def __post_init__(self) -> None:
         _check(self.labels)
+        object.__setattr__(self, "last_id", max([self.last_id, *(label.label_id for label in self.labels)]))
 
     def __bool__(self) -> bool:
         return bool(self.labels)
@@ -133,7 +139,10 @@ class LabelSchema:
         return next((label for label in self.labels if label.label_id == label_id), None)
 
     def next_id(self) -> int:
-        return max((label.label_id for label in self.labels), default=0) + 1
+        return max([self.last_id, *(label.label_id for label in self.labels)]) + 1
+
+    def _with(self, labels: tuple[Label, ...]) -> "LabelSchema":
+        return LabelSchema(labels, max([self.last_id, *(label.label_id for label in self.labels + labels)]))
 
     def category_ids(self) -> dict[str, int]:
         """Label name -> its category id in exports."""
@@ -146,13 +155,13 @@ class LabelSchema:
 
         label_id = self.next_id()
         label = Label(label_id, name.strip(), tuple(color) if color else color_for(label_id), tuple(attributes))
-        return LabelSchema(self.labels + (label,))
+        return self._with(self.labels + (label,))
 
     def replaced(self, label: Label) -> "LabelSchema":
         """The label with ``label.label_id`` replaced (a rename, a colour, its attributes)."""
         if self.by_id(label.label_id) is None:
             raise LabelError(f"no label with id {label.label_id}")
-        return LabelSchema(tuple(label if old.label_id == label.label_id else old for old in self.labels))
+        return self._with(tuple(label if old.label_id == label.label_id else old for old in self.labels))
 
     def renamed(self, label_id: int, name: str) -> "LabelSchema":
         label = self.by_id(label_id)
@@ -161,7 +170,7 @@ class LabelSchema:
         return self.replaced(replace(label, name=name.strip()))
 
     def without(self, label_id: int) -> "LabelSchema":
-        return LabelSchema(tuple(label for label in self.labels if label.label_id != label_id))
+        return self._with(tuple(label for label in self.labels if label.label_id != label_id))
 
     # -- values ------------------------------------------------------------------------------------
     def object_values(self, category: str, values: dict[str, object]) -> dict[str, object]:
@@ -177,7 +186,7 @@ class LabelSchema:
 
     # -- JSON --------------------------------------------------------------------------------------
     def to_json(self) -> dict:
-        return {"format": LABELS_FORMAT, "version": LABELS_VERSION, "labels": labels_to_json(self)}
+        return {"format": LABELS_FORMAT, "version": LABELS_VERSION, "last_id": self.last_id, "labels": labels_to_json(self)}
 
     @staticmethod
     def from_json(data: object) -> "LabelSchema":
@@ -188,7 +197,11 @@ class LabelSchema:
             version = data.get("version", LABELS_VERSION)
             if not isinstance(version, int) or version > LABELS_VERSION:
                 raise LabelError(f"its version {version!r} is newer than this Masklet reads ({LABELS_VERSION})")
-            data = data.get("labels")
+            last_id = data.get("last_id", 0)
+            schema = labels_from_json(data.get("labels"))
+            if isinstance(last_id, int) and last_id > schema.last_id:
+                schema = LabelSchema(schema.labels, last_id)
+            return schema
         return labels_from_json(data)
 
 
@@ -238,7 +251,7 @@ def labels_from_json(data: object) -> LabelSchema:
             raise LabelError(f"{where}: its attributes are not a list")
         labels.append(Label(label_id, item["name"].strip(), tuple(color),  # type: ignore[arg-type]
                             tuple(_attribute(a, where) for a in attributes)))
-    return LabelSchema(tuple(labels))
+    return LabelSchema(tuple(labels), max((label.label_id for label in labels), default=0))
 
 
 def _check(labels: tuple[Label, ...]) -> None:
@@ -266,6 +279,30 @@ def _check(labels: tuple[Label, ...]) -> None:
                 raise LabelError(f"label {label.name!r}: the attribute {spec.name!r} is a choice without options")
             if spec.default is not None:
                 spec.coerce(spec.default)
+
+
+def canonical_category(schema: LabelSchema, category: str) -> str:
+    """The schema's spelling of ``category`` ("person" -> "Person"); any text when the schema is
+    empty; raises LabelError for a category the schema does not list."""
+    if not schema:
+        return category
+    label = schema.find(category)
+    if label is None:
+        raise LabelError(f"the category {category!r} is not a label ({', '.join(schema.names())})")
+    return label.name
+
+
+def merged_import(current: LabelSchema, imported: LabelSchema, in_use: list[str]) -> LabelSchema:
+    """The schema after importing a labels file: the file's labels with the file's ids (so
+    projects sharing a file export the same category ids), then the current labels still in
+    use that the file lacks, with new ids after the file's."""
+    labels = list(imported.labels)
+    for name in in_use:
+        if imported.find(name) is None and not any(l.name.casefold() == name.casefold() for l in labels):
+            old = current.find(name)
+            next_id = max((l.label_id for l in labels), default=0) + 1
+            labels.append(replace(old, label_id=next_id) if old is not None else Label(next_id, name))
+    return LabelSchema(tuple(labels))
 
 
 def read_labels(path: str | Path) -> LabelSchema:

@@ -13,6 +13,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from annotator.document import AnnotationDocument, MaskEntry, ObjectRecord
+from annotator.labels import LabelSchema
 from core.types import Prompt
 from core.video.inputs import EngineInput
 
@@ -29,6 +30,7 @@ class ObservedDocument(QObject):
     masksChanged = Signal(int, object)
     promptsChanged = Signal(int, int)
     documentReset = Signal()
+    labelsChanged = Signal()  # the label schema was replaced (annotator.labels)
 
     def __init__(self, document: AnnotationDocument | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +79,15 @@ class ObservedDocument(QObject):
         self._doc.prompts[record.obj_id] = dict(prompts)
         self.objectsChanged.emit()
         self.masksChanged.emit(record.obj_id, frozenset(masks))
+
+    # -- labels ----------------------------------------------------------------------------
+    @property
+    def labels(self) -> LabelSchema:
+        return self._doc.labels
+
+    def set_labels(self, schema: LabelSchema) -> None:
+        self._doc.labels = schema
+        self.labelsChanged.emit()
 
     # -- masks -----------------------------------------------------------------------------
     def mask(self, obj_id: int, frame: int) -> MaskEntry | None:

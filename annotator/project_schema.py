@@ -10,7 +10,7 @@ Schema 2 (current)::
                   "prompts": [{"frame", "points": [[x, y], ...], "labels": [...], "box": [x0, y0, x1, y1] | null}]}]}
 
 Optional fields any schema may carry (issue 17; absent in older files, read as empty): a top-level
-``"labels"`` list (the label schema, annotator.labels) and per object ``"frame_attributes":
+``"labels"`` (the label schema as annotator.labels writes it) and per object ``"frame_attributes":
 {"<frame>": {name: value}}`` (per-frame attribute values).
 
 Schema 1 (the first layout) kept masks in a top-level ``"masks": {obj_id: {frame: rle}}``
@@ -27,7 +27,7 @@ from typing import Callable
 
 import numpy as np
 
-from annotator.labels import LabelError, labels_from_json, labels_to_json
+from annotator.labels import LabelError, LabelSchema
 from annotator.document import AnnotationDocument, DocumentError, MaskEntry, MaskSource, ObjectRecord, VideoRef
 from core import __version__
 from core.masks import Rle
@@ -132,7 +132,7 @@ def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -
             "prompts": [_prompt_json(prompts[frame]) for frame in sorted(prompts)],
         })
     return {"format": FORMAT_TAG, "schema_version": SCHEMA_VERSION, "app_version": __version__,
-            "video": video, "metadata": doc.metadata, "labels": labels_to_json(doc.labels), "objects": objects}
+            "video": video, "metadata": doc.metadata, "labels": doc.labels.to_json(), "objects": objects}
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def document_from_json(data: object) -> tuple[AnnotationDocument, str | None]:
             raise ProjectError("its metadata is not an object")
         doc.metadata = metadata
         try:
-            doc.labels = labels_from_json(data.get("labels"))  # optional (issue 17): absent in older files
+            doc.labels = LabelSchema.from_json(data.get("labels"))  # optional (issue 17): absent in older files
         except LabelError as exc:
             raise ProjectError(f"its labels are not valid ({exc})") from None
         objects = data["objects"]

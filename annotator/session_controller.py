@@ -23,6 +23,8 @@ from annotator.project import VideoMissingError
 from annotator.prompting import Prompting
 from annotator.requests import CloseVideoRequest, FollowRequest, OpenVideoRequest
 from annotator.runs import Runs
+from annotator.labels_session import LabelEdits
+from annotator.track_commands import TrackFixes
 from annotator.worker import InlineWorker, WorkerHandle
 from core.types import FrameSource
 
@@ -76,6 +78,8 @@ class SessionController(QObject):
         self.model_status = ModelStatus(self.worker, self)
         self.prompts = Prompting(self)
         self.runs = Runs(self)
+        self.labels = LabelEdits(self)  # the label schema, objects' labels and attributes (issue 17)
+        self.tracks = TrackFixes(self)  # merge, split, swap (issue 17)
         self.model_status.ready.connect(self._on_model_ready)
         self.worker.worker.failed.connect(self._on_worker_failed)  # a bound method: queued to this thread
 
