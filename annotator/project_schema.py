@@ -1,13 +1,18 @@
 """The project file's JSON schema: the document to and from plain JSON, and schema migrations.
 
-Schema 2 (current)::
+Schema 3 (current)::
 
-    {"format": "masklet-project", "schema_version": 2, "app_version": "...",
+    {"format": "masklet-project", "schema_version": 3, "app_version": "...",
      "video": {"path", "relative_path", "width", "height", "frame_count", "fps", "fingerprint"} | null,
      "metadata": {...},
      "objects": [{"id", "name", "category", "color": [r, g, b], "attributes": {...},
-                  "masks": [{"frame", "size": [h, w], "counts", "source", "locked", "object_score", "iou"}],
-                  "prompts": [{"frame", "points": [[x, y], ...], "labels": [...], "box": [x0, y0, x1, y1] | null}]}]}
+                  "masks": [{"frame", "size": [h, w], "counts", "source", "locked", "object_score", "iou",
+                             "reviewed"}],
+                  "prompts": [{"frame", "points": [[x, y], ...], "labels": [...], "box": [x0, y0, x1, y1] | null}],
+                  "notes": [{"frame", "text"}]}]}
+
+Schema 2 had no ``reviewed`` per mask and no ``notes`` per object (review mode, issue 17;
+annotator.review_schema migrates it).
 
 Optional fields any schema may carry (issue 17; absent in older files, read as empty): a top-level
 ``"labels"`` (the label schema as annotator.labels writes it) and per object ``"frame_attributes":
@@ -29,12 +34,13 @@ import numpy as np
 
 from annotator.labels import LabelError, LabelSchema
 from annotator.document import AnnotationDocument, DocumentError, MaskEntry, MaskSource, ObjectRecord, VideoRef
+from annotator.review_schema import notes_from_json, notes_to_json, reviewed_from_json, v2_to_v3
 from core import __version__
 from core.masks import Rle
 from core.types import Prompt
 
 FORMAT_TAG = "masklet-project"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class ProjectError(ValueError):
@@ -58,7 +64,7 @@ def _v1_to_v2(data: dict) -> dict:
     return data
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {1: _v1_to_v2, 2: v2_to_v3}
 
 
 def migrate(data: dict) -> dict:
@@ -98,7 +104,7 @@ def _mask_json(frame: int, entry: MaskEntry) -> dict:
     return {
         "frame": frame, "size": [entry.rle.height, entry.rle.width], "counts": entry.rle.counts.decode("ascii"),
         "source": entry.source.value, "locked": entry.locked, "object_score": _finite(entry.object_score),
-        "iou": _finite(entry.iou),
+        "iou": _finite(entry.iou), "reviewed": entry.reviewed,
     }
 
 
@@ -112,7 +118,7 @@ def _relative(video_path: str, project_dir: Path | None) -> str | None:
 
 
 def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -> dict:
-    """The schema-2 dict of a document; project_dir lets the video also be found relative to it."""
+    """The schema-3 dict of a document; project_dir lets the video also be found relative to it."""
     video = None
     if doc.video is not None:
         v = doc.video
@@ -130,6 +136,7 @@ def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -
                if record.frame_attributes else {}),
             "masks": [_mask_json(frame, masks[frame]) for frame in sorted(masks)],
             "prompts": [_prompt_json(prompts[frame]) for frame in sorted(prompts)],
+            "notes": notes_to_json(record),
         })
     return {"format": FORMAT_TAG, "schema_version": SCHEMA_VERSION, "app_version": __version__,
             "video": video, "metadata": doc.metadata, "labels": doc.labels.to_json(), "objects": objects}
@@ -172,7 +179,8 @@ def _fill(doc: AnnotationDocument, obj: dict) -> None:
         raise ProjectError(f"object {obj['id']} frame attributes are not an object of objects")
     record = ObjectRecord(obj_id=int(obj["id"]), name=str(obj["name"]), category=str(obj["category"]),
                           color=color, attributes=attributes,  # type: ignore[arg-type]
-                          frame_attributes={int(f): dict(v) for f, v in frame_attributes.items()})
+                          frame_attributes={int(f): dict(v) for f, v in frame_attributes.items()},
+                          notes=notes_from_json(int(obj["id"]), obj.get("notes")))
     if record.obj_id in doc.objects or record.obj_id <= 0:
         raise ProjectError(f"object id {record.obj_id} is repeated or not positive")
     doc.put_object(record)
@@ -181,7 +189,7 @@ def _fill(doc: AnnotationDocument, obj: dict) -> None:
         entry = MaskEntry(
             rle=Rle(height, width, str(m["counts"]).encode("ascii")), source=MaskSource(m["source"]),
             locked=bool(m["locked"]), object_score=_optional_float(m.get("object_score")),
-            iou=_optional_float(m.get("iou")),
+            iou=_optional_float(m.get("iou")), reviewed=reviewed_from_json(m, bool(m["locked"])),
         )
         doc.set_mask(record.obj_id, int(m["frame"]), entry)
     for p in obj.get("prompts", []):

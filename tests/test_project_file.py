@@ -229,7 +229,7 @@ def test_malformed_files_give_one_error_and_change_nothing(tmp_path: Path, kind:
 def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
     path = tmp_path / "p.masklet"
     cases = {
-        "future version": "saved by a newer Masklet (schema 3; this version reads up to 2)",
+        "future version": f"saved by a newer Masklet (schema {SCHEMA_VERSION + 1}; this version reads up to {SCHEMA_VERSION})",
         "truncated gzip": "truncated or damaged",
         "another app's json": "not a Masklet project",
         "bad rle": "object 1 frame 0 has a malformed mask",

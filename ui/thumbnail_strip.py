@@ -31,16 +31,19 @@ class StripLayout:
     height: int
 
 
-def strip_layout(frame_count: int, frame_w: int, frame_h: int, track_w: float, height: int) -> StripLayout:
+def strip_layout(frame_count: int, frame_w: int, frame_h: int, track_w: float, height: int,
+                 first: float = 0.0, visible: float | None = None) -> StripLayout:
     """As many slots as thumbnails of ``height`` px fit in ``track_w`` px (at most one a frame).
 
-    frame_w, frame_h: the video's size in pixels. Slot k shows the frame under its centre.
+    frame_w, frame_h: the video's size in pixels. The track shows ``visible`` frames (default: all)
+    from frame ``first`` (the timeline's zoom, ui.timeline_zoom); slot k shows the frame under its centre.
     """
     if frame_count <= 0 or track_w < 1 or height < 1 or frame_h <= 0:
         return StripLayout((), 0.0, height)
+    visible = float(frame_count) if visible is None else max(1e-6, float(visible))
     thumb_w = max(1, round(frame_w * height / frame_h))
-    slots = int(min(frame_count, max(1, track_w // thumb_w)))
-    frames = tuple(int((k + 0.5) / slots * frame_count) for k in range(slots))
+    slots = int(min(max(1, round(visible)), max(1, track_w // thumb_w)))
+    frames = tuple(min(frame_count - 1, int(first + (k + 0.5) / slots * visible)) for k in range(slots))
     return StripLayout(frames, track_w / slots, height)
 
 
@@ -142,6 +145,7 @@ class ThumbnailStrip(QObject):
         self.layout = StripLayout((), 0.0, height)
         self.images: dict[int, QImage] = {}  # frame -> thumbnail, for frames in the layout
         self._track_w = 0.0
+        self._span: tuple[float, float | None] = (0.0, None)  # first frame, frames in view (None: all)
         self._job = 0
         self.loader = ThumbnailLoader(self)
         self.loader.loaded.connect(self._on_loaded)
@@ -167,13 +171,20 @@ class ThumbnailStrip(QObject):
             if self.source is not None:
                 self._timer.start()
 
+    def set_span(self, first: float, visible: float | None) -> None:
+        """The track shows ``visible`` frames from ``first`` now (None: the whole video)."""
+        if (first, visible) != self._span:
+            self._span = (first, visible)
+            if self.source is not None:
+                self._timer.start()
+
     def relayout(self) -> None:
         """Recompute the slots and ask the loader for the thumbnails not decoded yet."""
         source = self.source
         if source is None:
             return
         info = source.info
-        layout = strip_layout(len(source), info.width, info.height, self._track_w, self.height)
+        layout = strip_layout(len(source), info.width, info.height, self._track_w, self.height, *self._span)
         if layout == self.layout:
             return
         self.layout = layout

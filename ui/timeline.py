@@ -1,63 +1,57 @@
-"""The timeline under the canvas: one lane per object over all frames.
+"""The timeline under the canvas: one lane per object, from 24 frames to an hour of video.
 
 A strip of frame thumbnails (ui.thumbnail_strip, decoded off the GUI thread) runs above the lanes.
-A lane shows where the object was prompted, propagated, edited by hand, imported, locked or
-absent, with SAM 2's confidence as a strip along its bottom. Click or drag to seek, Shift+drag
-to select a frame range (used by "propagate over range"); the current frame is a red line.
+A lane shows where the object was prompted, propagated, edited by hand, imported or absent, its
+lock and review marks, SAM 2's confidence along its bottom (red: suspect, annotator.suspect) and
+the reviewer's notes. Lanes are drawn from run-length summaries (annotator.lane_runs), so a
+repaint costs the same on a long video as on a short one.
+
+Zoom: Ctrl+wheel (at the cursor), the +/- actions (at the playhead), fit, or a scale in pixels a
+frame (ui.timeline_zoom); Shift+wheel scrolls sideways and the view follows the playhead.
+Click or drag to seek, Shift+drag to select a frame range; hover a cell for its details; the
+right button asks for the context menu (ui.timeline_menu).
 """
 
 from __future__ import annotations
 
-import numpy as np
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPaintEvent, QPen, QResizeEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
+from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
+from annotator.frame_table import FrameTable
+from annotator.lane_runs import LaneRuns, summarize, view_cells
 from annotator.session_controller import SessionController
+from annotator.suspect import SuspectThresholds
 from ui.thumbnail_strip import ThumbnailStrip
-from ui.timeline_model import Lane, LaneState, columns
+from ui.timeline_model import Lane, cell_text
+from ui.timeline_paint import (LANE_H, SELECTION, paint_lane_body, paint_lane_marks, paint_note, paint_playhead,
+                               paint_ruler)
+from ui.timeline_zoom import ZOOM_STEP, TimelineView
 
 LABEL_W = 120
 RULER_H = 18
-LANE_H = 20
-CONF_H = 4
 THUMB_H = 36  # thumbnail strip height, pixels
 LANES_TOP = RULER_H + THUMB_H + 2
 BACKGROUND = QColor(36, 36, 40)
-
-
-def state_color(state: int, color: tuple[int, int, int]) -> QColor | None:
-    """How a lane cell of ``state`` is filled for an object of ``color``."""
-    r, g, b = color
-    if state == LaneState.NONE:
-        return None
-    if state == LaneState.ABSENT:
-        return QColor(80, 80, 86)
-    if state == LaneState.PROPAGATED:
-        return QColor(r, g, b, 130)
-    if state == LaneState.IMPORTED:
-        return QColor(r, g, b, 90)
-    if state == LaneState.PROMPTED:
-        return QColor(r, g, b, 255)
-    return QColor(255, 255, 255)  # edited by hand: white, whatever the object's colour
-
-
-def confidence_color(iou: float) -> QColor:
-    """Green for confident, through yellow, to red for IoU 0.5 and below."""
-    t = float(np.clip((iou - 0.5) / 0.5, 0.0, 1.0))
-    return QColor(int(230 * (1 - t) + 40 * t), int(60 * (1 - t) + 200 * t), 60)
+WHEEL_NOTCH = 120  # Qt's angle delta of one wheel notch
 
 
 class Timeline(QWidget):
-    """Signal: rangeChanged(first: int, last: int) with -1, -1 when the selection is cleared."""
+    """Signals: rangeChanged(first, last) with -1, -1 when the selection is cleared; viewChanged()
+    after a zoom or scroll; contextRequested(obj_id (0: none), frame, global position)."""
 
     rangeChanged = Signal(int, int)
+    viewChanged = Signal()
+    contextRequested = Signal(int, int, QPoint)
 
     def __init__(self, session: SessionController, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("timeline")
         self.session = session
-        self.lanes: dict[int, Lane] = {}
+        self.view = TimelineView()
+        self.thresholds = SuspectThresholds()
+        self.lanes: dict[int, FrameTable] = {}
+        self._runs: dict[int, LaneRuns] = {}
         self.selection: tuple[int, int] | None = None
         self._anchor: int | None = None
         self.thumbnails = ThumbnailStrip(THUMB_H, self)
@@ -65,12 +59,13 @@ class Timeline(QWidget):
         session.model_status.busyChanged.connect(self.thumbnails.hold)  # a waiting annotator comes first
         self.setMinimumHeight(LANES_TOP + LANE_H + 4)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setMouseTracking(False)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         doc = session.doc
         doc.documentReset.connect(self.rebuild)
-        doc.objectsChanged.connect(self.rebuild)
+        doc.objectsChanged.connect(self._on_objects)
         doc.masksChanged.connect(self._on_masks)
-        session.frameChanged.connect(lambda frame: self.update())
+        session.frameChanged.connect(self._on_frame)
+        session.currentObjectChanged.connect(self.update)
         session.videoChanged.connect(self.rebuild)
         session.videoChanged.connect(self._on_video)
         self.rebuild()
@@ -81,44 +76,117 @@ class Timeline(QWidget):
         return self.session.frame_count()
 
     def rebuild(self) -> None:
+        """Every lane again (a new document or video)."""
         n, doc = self.frame_count(), self.session.doc.document
-        self.lanes = {}
-        for record in self.session.doc.objects():
-            lane = Lane.empty(n)
-            lane.update(doc, record.obj_id)
-            self.lanes[record.obj_id] = lane
+        self.lanes = {r.obj_id: Lane.of(doc, r.obj_id, n) for r in self.session.doc.objects()}
+        self._runs = {}
         if self.selection and n and self.selection[1] >= n:
             self.clear_selection()
-        self.setMinimumHeight(LANES_TOP + LANE_H * max(1, len(self.lanes)) + 4)
-        self.update()
+        self._relayout()
 
-    def _on_video(self) -> None:
-        """Thumbnails of the session's (new) frame source; none when no video is open."""
-        self.thumbnails.set_source(self.session.frames)
-        self.thumbnails.set_track_width(self.track_rect().width())
+    def _on_objects(self) -> None:
+        """Lanes for new objects, none for deleted ones; the others are kept (a rename, a note)."""
+        n, doc = self.frame_count(), self.session.doc.document
+        ids = [r.obj_id for r in self.session.doc.objects()]
+        self.lanes = {o: self.lanes[o] if o in self.lanes else Lane.of(doc, o, n) for o in ids}
+        self._runs = {o: r for o, r in self._runs.items() if o in self.lanes}
+        self._relayout()
 
     def _on_masks(self, obj_id: int, frames: frozenset) -> None:
         lane = self.lanes.get(obj_id)
         if lane is None:
-            self.rebuild()
+            if self.session.doc.has_object(obj_id):
+                self._on_objects()
             return
         lane.update(self.session.doc.document, obj_id, list(frames))
+        self._runs.pop(obj_id, None)
         self.update()
 
-    # -- geometry --------------------------------------------------------------------------
+    def runs(self, obj_id: int) -> LaneRuns:
+        """The lane's run-length summary, made again only after the lane changed."""
+        runs = self._runs.get(obj_id)
+        if runs is None:
+            runs = self._runs[obj_id] = summarize(self.lanes[obj_id], self.thresholds)
+        return runs
+
+    def set_thresholds(self, thresholds: SuspectThresholds) -> None:
+        """The suspect rule's thresholds (Preferences), shared with `J`."""
+        if thresholds != self.thresholds:
+            self.thresholds, self._runs = thresholds, {}
+            self.update()
+
+    def _relayout(self) -> None:
+        self.setMinimumHeight(LANES_TOP + LANE_H * max(1, len(self.lanes)) + 4)
+        self._sync_view()
+        self.update()
+
+    def _on_video(self) -> None:
+        """Thumbnails of the session's (new) frame source; none when no video is open."""
+        self.view.fit()
+        self._sync_view()
+        self.thumbnails.set_source(self.session.frames)
+
+    # -- view ------------------------------------------------------------------------------
     def track_rect(self) -> QRectF:
         return QRectF(LABEL_W, 0, max(1, self.width() - LABEL_W - 4), self.height())
 
+    def _sync_view(self, changed: bool = True) -> None:
+        self.view.resize(self.frame_count(), self.track_rect().width())
+        self.thumbnails.set_track_width(self.track_rect().width())
+        fitted = self.view.fitted
+        self.thumbnails.set_span(0.0 if fitted else self.view.first, None if fitted else self.view.visible_frames)
+        if changed:
+            self.viewChanged.emit()
+        self.update()
+
     def frame_at(self, x: float) -> int:
         """The frame under widget x (clamped to the video)."""
-        n = self.frame_count()
-        rect = self.track_rect()
-        frame = int((x - rect.left()) / rect.width() * n)
-        return int(np.clip(frame, 0, max(0, n - 1)))
+        return self.view.frame_at(x - LABEL_W)
 
     def x_of(self, frame: float) -> float:
-        rect = self.track_rect()
-        return rect.left() + frame / max(1, self.frame_count()) * rect.width()
+        return LABEL_W + self.view.x_of(frame)
+
+    def zoom(self, factor: float, anchor_x: float | None = None) -> None:
+        """Zoom by ``factor`` keeping the frame under widget x ``anchor_x`` in place (default: the
+        playhead when it is in view, else the middle)."""
+        self.view.zoom(factor, *self._anchor_at(anchor_x))
+        self._sync_view()
+
+    def set_px_per_frame(self, px: float) -> None:
+        self.view.set_scale(px, *self._anchor_at(None))
+        self._sync_view()
+
+    def fit(self) -> None:
+        self.view.fit()
+        self._sync_view()
+
+    def scroll_to(self, first: float) -> None:
+        self.view.scroll_to(first)
+        self._sync_view()
+
+    def _anchor_at(self, anchor_x: float | None) -> tuple[float | None, float | None]:
+        if anchor_x is not None:
+            x = anchor_x - LABEL_W
+            return self.view.first + x / self.view.px_per_frame, x
+        x = self.view.x_of(self.session.frame + 0.5)
+        if 0 <= x <= self.view.width:
+            return self.session.frame + 0.5, x
+        return None, None
+
+    def _on_frame(self, frame: int) -> None:
+        if self.view.keep_visible(frame):
+            self._sync_view()
+        self.update()
+
+    def set_selection(self, first: int, last: int) -> None:
+        """Select frames first..last (inclusive, clamped to the video); a range entered as numbers."""
+        n = self.frame_count()
+        if n == 0:
+            return
+        a, b = sorted((max(0, min(n - 1, first)), max(0, min(n - 1, last))))
+        self.selection = (a, b)
+        self.rangeChanged.emit(a, b)
+        self.update()
 
     def clear_selection(self) -> None:
         self.selection = None
@@ -127,7 +195,40 @@ class Timeline(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
-        self.thumbnails.set_track_width(self.track_rect().width())
+        self._sync_view()
+
+    # -- where things are ------------------------------------------------------------------
+    def object_at(self, y: float) -> int | None:
+        """The object whose lane is at widget y, None above or below the lanes."""
+        row = int((y - LANES_TOP) // LANE_H) if y >= LANES_TOP else -1
+        records = self.session.doc.objects()
+        return records[row].obj_id if 0 <= row < len(records) else None
+
+    def tooltip_at(self, pos: QPoint) -> str:
+        """The text shown when hovering ``pos`` (a lane cell's details, a frame number on the ruler)."""
+        if self.frame_count() == 0 or pos.x() < LABEL_W:
+            obj_id = self.object_at(pos.y())
+            return self.session.doc.object(obj_id).name if obj_id is not None else ""
+        frame = self.frame_at(pos.x())
+        obj_id = self.object_at(pos.y())
+        if obj_id is None or obj_id not in self.lanes:
+            return f"Frame {frame}"
+        column = None
+        if self.view.px_per_frame < 1:
+            x = pos.x() - LABEL_W
+            column = (self.view.frame_at(x), self.view.frame_at(x + 0.999))
+        return cell_text(self.session.doc.object(obj_id), self.lanes[obj_id], frame, self.thresholds, column)
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            help_event: QHelpEvent = event  # type: ignore[assignment]
+            text = self.tooltip_at(help_event.pos())
+            if text:
+                QToolTip.showText(help_event.globalPos(), text, self)
+            else:
+                QToolTip.hideText()
+            return True
+        return super().event(event)
 
     # -- mouse -----------------------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -136,8 +237,7 @@ class Timeline(QWidget):
         frame = self.frame_at(event.position().x())
         if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
             self._anchor = frame
-            self.selection = (frame, frame)
-            self.rangeChanged.emit(frame, frame)
+            self.set_selection(frame, frame)
         else:
             self._anchor = None
             self.session.set_frame(frame)
@@ -148,14 +248,31 @@ class Timeline(QWidget):
             return
         frame = self.frame_at(event.position().x())
         if self._anchor is not None:
-            self.selection = (min(self._anchor, frame), max(self._anchor, frame))
-            self.rangeChanged.emit(*self.selection)
+            self.set_selection(self._anchor, frame)
         else:
             self.session.set_frame(frame)
-        self.update()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         self._anchor = None
+
+    def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802
+        delta = event.angleDelta()
+        mods = event.modifiers()
+        if self.frame_count() == 0:
+            event.ignore()
+        elif mods & Qt.KeyboardModifier.ControlModifier and delta.y():
+            self.zoom(ZOOM_STEP ** (delta.y() / WHEEL_NOTCH), event.position().x())
+        elif delta.x() or mods & Qt.KeyboardModifier.ShiftModifier:
+            step = delta.x() or delta.y()  # Shift+wheel: sideways
+            self.scroll_to(self.view.first - step / WHEEL_NOTCH * 60 / self.view.px_per_frame)
+        else:
+            event.ignore()  # the scroll area scrolls the lanes up and down
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        if self.frame_count() == 0 or event.pos().x() < LABEL_W:
+            return
+        self.contextRequested.emit(self.object_at(event.pos().y()) or 0, self.frame_at(event.pos().x()),
+                                   event.globalPos())
 
     # -- painting --------------------------------------------------------------------------
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
@@ -166,54 +283,42 @@ class Timeline(QWidget):
             p.setPen(QColor(150, 150, 150))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Open a video to see its timeline")
             return
-        rect = self.track_rect()
-        self._paint_ruler(p, rect, n)
-        self.thumbnails.paint(p, rect.left(), RULER_H + 1)
+        rect, view = self.track_rect(), self.view
         records = self.session.doc.objects()
+        p.setClipRect(rect)
+        paint_ruler(p, rect.left(), rect.width(), RULER_H, view.first, view.px_per_frame, n)
+        self.thumbnails.paint(p, rect.left(), RULER_H + 1)
+        cells = {}
+        for row, record in enumerate(records):
+            if record.obj_id in self.lanes:
+                cells[record.obj_id] = view_cells(self.runs(record.obj_id), view.first, view.frames_per_px,
+                                                  int(rect.width()))
+                paint_lane_body(p, cells[record.obj_id], rect.left(), LANES_TOP + row * LANE_H, rect.width(),
+                                record.color)
+        if self.selection is not None:
+            a, b = self.selection
+            p.fillRect(QRectF(self.x_of(a), 0, max(1.0, self.x_of(b + 1) - self.x_of(a)), self.height()), SELECTION)
+        frame = self.session.frame
+        paint_playhead(p, self.x_of(frame), self.x_of(frame + 1), RULER_H, self.height(), RULER_H)
+        last_visible = view.first + view.visible_frames
         for row, record in enumerate(records):
             top = LANES_TOP + row * LANE_H
-            lane = self.lanes.get(record.obj_id)
+            if record.obj_id in cells:
+                paint_lane_marks(p, cells[record.obj_id], rect.left(), top)
+            for note_frame in record.notes:
+                if view.first - 1 <= note_frame <= last_visible:
+                    paint_note(p, self.x_of(note_frame), top)
+        p.setClipping(False)
+        self._paint_names(p, records)
+
+    def _paint_names(self, p: QPainter, records: list) -> None:
+        p.fillRect(QRectF(0, 0, LABEL_W, self.height()), BACKGROUND)
+        for row, record in enumerate(records):
+            top = LANES_TOP + row * LANE_H
             selected = record.obj_id == self.session.current_obj
+            if selected:
+                p.fillRect(QRectF(0, top, LABEL_W, LANE_H), QColor(70, 70, 80))
             p.setPen(QColor(255, 255, 255) if selected else QColor(190, 190, 190))
             p.fillRect(QRectF(4, top + 5, 10, 10), QColor(*record.color))
             name = p.fontMetrics().elidedText(record.name, Qt.TextElideMode.ElideRight, LABEL_W - 22)
             p.drawText(QRectF(18, top, LABEL_W - 22, LANE_H), Qt.AlignmentFlag.AlignVCenter, name)
-            if lane is not None:
-                self._paint_lane(p, rect, top, lane, record.color)
-        if self.selection is not None:
-            a, b = self.selection
-            p.fillRect(QRectF(self.x_of(a), 0, self.x_of(b + 1) - self.x_of(a), self.height()), QColor(120, 170, 255, 60))
-        x = self.x_of(self.session.frame + 0.5)
-        p.setPen(QPen(QColor(255, 60, 60), 2))
-        p.drawLine(int(x), 0, int(x), self.height())
-
-    def _paint_ruler(self, p: QPainter, rect: QRectF, n: int) -> None:
-        p.setPen(QColor(140, 140, 140))
-        step = max(1, int(10 ** np.ceil(np.log10(max(1.0, n / 10)))))
-        if n / step < 4:
-            step = max(1, step // 5)
-        for frame in range(0, n, step):
-            x = self.x_of(frame)
-            p.drawLine(int(x), RULER_H - 5, int(x), RULER_H)
-            p.drawText(int(x) + 2, RULER_H - 6, str(frame))
-
-    def _paint_lane(self, p: QPainter, rect: QRectF, top: float, lane: Lane, color: tuple[int, int, int]) -> None:
-        n = len(lane.states)
-        width = int(rect.width())
-        if n > width:
-            states, locked = columns(lane.states, width, "max"), columns(lane.locked.astype(np.int8), width, "max")
-            iou = columns(lane.iou, width, "min")
-            xs = rect.left() + np.arange(width + 1, dtype=float)
-        else:
-            states, locked, iou = lane.states, lane.locked, lane.iou
-            xs = rect.left() + np.arange(n + 1, dtype=float) / max(1, n) * rect.width()
-        body_h = LANE_H - CONF_H - 3
-        p.fillRect(QRectF(rect.left(), top + 1, rect.width(), LANE_H - 2), QColor(46, 46, 52))
-        for i in np.flatnonzero(states):
-            fill = state_color(int(states[i]), color)
-            x0, w = xs[i], max(1.0, xs[i + 1] - xs[i])
-            p.fillRect(QRectF(x0, top + 1, w, body_h), fill)
-            if locked[i]:
-                p.fillRect(QRectF(x0, top + 1, w, 3), QColor(90, 160, 255))
-            if not np.isnan(iou[i]):
-                p.fillRect(QRectF(x0, top + 1 + body_h + 1, w, CONF_H), confidence_color(float(iou[i])))

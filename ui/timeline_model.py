@@ -1,77 +1,18 @@
-"""What the timeline shows, computed from the document with numpy (no widgets, tested alone).
-
-Per object and frame: a state (absent, propagated, imported, prompted, edited by hand, or no
-mask), whether it is locked, and SAM 2's confidence (predicted IoU). Also the frames worth a
-second look: low confidence, the object vanishing, or its area jumping from one frame to the next.
+"""What the timeline shows, computed without widgets: per object a frame table (annotator.frame_table,
+called ``Lane`` here), the text of a cell's tooltip, and the suspect frames `J` visits (the one
+rule of annotator.suspect). The lanes are drawn from run-length summaries (annotator.lane_runs).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import IntEnum
-
 import numpy as np
 
-from annotator.document import AnnotationDocument, MaskEntry, MaskSource
+from annotator.document import AnnotationDocument, ObjectRecord
+from annotator.frame_table import FrameTable, LaneState, entry_state
+from annotator.suspect import SuspectThresholds, next_frame, suspect_frames
 
-LOW_IOU = 0.5  # SAM 2's predicted IoU below this is worth a look
-AREA_JUMP = 2.0  # the mask grows or shrinks by more than this factor between adjacent frames
-
-
-class LaneState(IntEnum):
-    """Ordered by how much it matters to see it when frames share a pixel column."""
-
-    NONE = 0
-    ABSENT = 1
-    PROPAGATED = 2
-    IMPORTED = 3
-    PROMPTED = 4
-    EDITED = 5
-
-
-_SOURCE_STATE = {
-    MaskSource.PROPAGATED: LaneState.PROPAGATED,
-    MaskSource.IMPORTED: LaneState.IMPORTED,
-    MaskSource.PROMPTED: LaneState.PROMPTED,
-    MaskSource.EDITED: LaneState.EDITED,
-}
-
-
-def entry_state(entry: MaskEntry | None) -> LaneState:
-    if entry is None:
-        return LaneState.NONE
-    if entry.source in (MaskSource.PROPAGATED, MaskSource.PROMPTED) and (
-        (entry.object_score is not None and entry.object_score <= 0) or entry.rle.is_empty):
-        return LaneState.ABSENT
-    return _SOURCE_STATE[entry.source]
-
-
-@dataclass
-class Lane:
-    """One object's row: states (N,) int8 LaneState; locked (N,) bool; iou (N,) float32, NaN where unknown."""
-
-    states: np.ndarray
-    locked: np.ndarray
-    iou: np.ndarray
-
-    @classmethod
-    def empty(cls, n: int) -> "Lane":
-        return cls(np.zeros(n, np.int8), np.zeros(n, bool), np.full(n, np.nan, np.float32))
-
-    def update(self, doc: AnnotationDocument, obj_id: int, frames: "list[int] | None" = None) -> None:
-        """Recompute the given frames (all of them when None)."""
-        masks = doc.masks.get(obj_id, {})
-        if frames is None:
-            self.states[:], self.locked[:], self.iou[:] = 0, False, np.nan
-            frames = list(masks)
-        n = len(self.states)
-        for frame in frames:
-            if not 0 <= frame < n:
-                continue
-            entry = masks.get(frame)
-            self.states[frame] = entry_state(entry)
-            self.locked[frame] = bool(entry is not None and entry.locked)
-            self.iou[frame] = np.nan if entry is None or entry.iou is None else entry.iou
+Lane = FrameTable  # the name the timeline's tests and callers know
+__all__ = ["Lane", "LaneState", "columns", "entry_state", "issue_frames", "next_issue", "cell_text"]
 
 
 def columns(values: np.ndarray, width: int, reduce: str) -> np.ndarray:
@@ -86,32 +27,60 @@ def columns(values: np.ndarray, width: int, reduce: str) -> np.ndarray:
     return out
 
 
-def issue_frames(doc: AnnotationDocument, obj_ids: list[int], low_iou: float = LOW_IOU, area_jump: float = AREA_JUMP) -> list[int]:
-    """Frames where some object's confidence is low, it vanishes, or its area jumps, sorted."""
-    found: set[int] = set()
-    for obj_id in obj_ids:
-        masks = doc.masks.get(obj_id, {})
-        previous_area: int | None = None
-        previous_frame = -2
-        for frame in sorted(masks):
-            entry = masks[frame]
-            state = entry_state(entry)
-            area = 0 if state is LaneState.ABSENT else entry.rle.area
-            if entry.iou is not None and entry.iou < low_iou and state is not LaneState.ABSENT:
-                found.add(frame)
-            if previous_area is not None and frame == previous_frame + 1:
-                if (previous_area > 0) != (area > 0):
-                    found.add(frame)  # appears or vanishes
-                elif previous_area > 0 and max(area, previous_area) > area_jump * min(area, previous_area):
-                    found.add(frame)
-            previous_area, previous_frame = area, frame
-    return sorted(found)
+def issue_frames(doc: AnnotationDocument, obj_ids: list[int], thresholds: SuspectThresholds | None = None) -> list[int]:
+    """Suspect frames of any of ``obj_ids`` (annotator.suspect), sorted."""
+    return suspect_frames(doc, obj_ids, thresholds or SuspectThresholds())
 
 
 def next_issue(issues: list[int], current: int, forward: bool = True) -> int | None:
     """The first issue frame after (or before) ``current``, None if there is none."""
-    if forward:
-        later = [f for f in issues if f > current]
-        return later[0] if later else None
-    earlier = [f for f in issues if f < current]
-    return earlier[-1] if earlier else None
+    return next_frame(issues, current, forward)
+
+
+_SOURCE_TEXT = {LaneState.NONE: "no mask", LaneState.ABSENT: "absent (SAM 2: not in view)",
+                LaneState.PROPAGATED: "propagated", LaneState.IMPORTED: "imported", LaneState.PROMPTED: "prompted",
+                LaneState.EDITED: "edited by hand"}
+
+
+def suspect_reason(table: FrameTable, frame: int, thresholds: SuspectThresholds) -> str | None:
+    """Why ``frame`` is suspect (the rule of annotator.suspect, on the frame and the one before)."""
+    from annotator.suspect import suspect_flags
+
+    lo = max(0, frame - 1)
+    part = FrameTable(*(getattr(table, f)[lo:frame + 1] for f in ("states", "locked", "reviewed", "iou", "score", "area")))
+    if not suspect_flags(part, thresholds)[-1]:
+        return None
+    iou = table.iou[frame]
+    if table.present[frame] and not np.isnan(iou) and iou < thresholds.low_iou:
+        return f"predicted IoU below {thresholds.low_iou:.2f}"
+    before, now = (float(table.area[f]) if table.present[f] else 0.0 for f in (frame - 1, frame))
+    if (before > 0) != (now > 0):
+        return "appears" if now > 0 else "vanishes"
+    return f"area ×{max(before, now) / min(before, now):.1f} from the previous frame"
+
+
+def cell_text(record: ObjectRecord, table: FrameTable, frame: int, thresholds: SuspectThresholds,
+              frames_in_column: tuple[int, int] | None = None) -> str:
+    """The tooltip of one lane cell: frame, object, source, predicted IoU, object score, area, marks,
+    why it is suspect and the reviewer's note. frames_in_column: (first, last) frames sharing the
+    pixel column when zoomed out."""
+    state = LaneState(int(table.states[frame]))
+    lines = [f"Frame {frame} · {record.name} (#{record.obj_id})"]
+    if frames_in_column is not None and frames_in_column[1] > frames_in_column[0]:
+        lines[0] += f"  [this pixel: frames {frames_in_column[0]}–{frames_in_column[1]}]"
+    lines.append(f"Source: {_SOURCE_TEXT[state]}")
+    if state != LaneState.NONE:
+        iou, score = float(table.iou[frame]), float(table.score[frame])
+        lines.append("Predicted IoU: " + ("–" if np.isnan(iou) else f"{iou:.3f}")
+                     + " · object score: " + ("–" if np.isnan(score) else f"{score:+.2f}"))
+        lines.append(f"Area: {int(table.area[frame]):,} px")
+        marks = [m for m, on in (("reviewed", table.reviewed[frame]), ("locked", table.locked[frame])) if on]
+        if marks:
+            lines.append("Marks: " + ", ".join(marks))
+    reason = suspect_reason(table, frame, thresholds)
+    if reason:
+        lines.append(f"Suspect: {reason}")
+    note = record.notes.get(frame)
+    if note:
+        lines.append(f"Note: {note}")
+    return "\n".join(lines)
