@@ -37,6 +37,7 @@ import av
 import numpy as np
 
 from core.frames.errors import FrameSourceError
+from core.frames.truncation import truncation_problem
 
 _BATCH = 256  # packets the scanner reads between publishing to waiting readers
 IDLE_SHARE = 0.1  # of one core, for the background scan while no reader waits on it
@@ -84,6 +85,9 @@ class PtsIndex:
         self._users = 1  # open_index() callers that have not released it yet
         self._key: _FileKey | None = None  # set while other openers may share it
         self._cond = threading.Condition()
+        # True once a reader found this file's timestamps or seeking unreliable: then frame i
+        # is the i-th frame decoded from the start (core.frames.video), for every user.
+        self.counting = False
 
     # -- queries -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -115,6 +119,16 @@ class PtsIndex:
             self._wait_for(lambda: self._done or pts < self._frontier)
             i = bisect.bisect_left(self._pts, pts)
             return i if i < len(self._pts) and self._pts[i] == pts else None
+
+    def frame_of_keyframe_pts(self, pts: int | None) -> int | None:
+        """The frame number of the keyframe with exactly this pts, or None when it is not one."""
+        if pts is None:
+            return None
+        frame = self.frame_of_pts(int(pts))
+        with self._cond:
+            k = bisect.bisect_left(self._keys, pts)
+            known = k < len(self._keys) and self._keys[k] == pts
+        return frame if known else None
 
     def keyframe_at_or_before(self, frame: int) -> int:
         """The frame number of the last keyframe <= ``frame`` (frame 0 counts as one)."""
@@ -313,6 +327,9 @@ def _build_index(path: Path) -> PtsIndex:
                 raise FrameSourceError(
                     f"{path}: truncated or damaged, the file has {size} bytes but its frames run to byte {end}"
                 )
+        problem = None if is_mov else truncation_problem(path, container.format.name)
+        if problem:
+            raise FrameSourceError(problem)
     except BaseException:
         container.close()
         raise

@@ -85,6 +85,7 @@ class VideoFrames(CachedFrames):
         self._pos = -1  # frame number the decoder last produced; -1: must seek first
         self._skip_below = 0  # packets with a smaller pts need not be output: skip non-reference ones
         self._floor = 0  # the keyframe the decoder started from; frames before it are unreliable
+        self._from_start = True  # the decoder's last seek was to the start of the file
         self._last_request = -1
         self.seeks = 0  # how often the decoder was repositioned (sequential reading must not)
         first = self._first_frame()
@@ -137,79 +138,146 @@ class VideoFrames(CachedFrames):
 
     def _decode_to(self, target: int, *, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
         """Decode up to frame ``target`` and return it; frames in [keep_from, target] go to the cache."""
+        try:
+            if not self.index.counting:
+                return self._seek_and_run(target, keep_from, store, abort)
+        except _Unreliable:
+            # Timestamps or seeking of this file cannot be trusted (frames out of order, a
+            # frame missing, a seek that lands elsewhere): from now on frame i is the i-th
+            # frame the decoder gives from the start, which is what sequential reading sees.
+            self.index.counting = True
+            self.cache.clear()
+            self._frames, self._pos = None, -1
+        return self._count_to(target, keep_from, store, abort)
+
+    def _seek_and_run(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
         key = self.index.keyframe_at_or_before(target)
         cost_forward = target - self._pos
         if not (self._frames is not None and 0 <= self._pos < target and cost_forward <= target - key + 2):
             self._seek(key)
-        for attempt in range(3):
+        for attempt in range(4):
             result = self._run_to(target, keep_from, store, abort)
             if result is None or isinstance(result, np.ndarray):
                 return result
-            # The seek landed after the target (a demuxer that seeks by decode time, an open GOP):
-            # start one keyframe earlier, and from the very start as the last resort.
-            earlier = self.index.keyframe_before(key)
-            key = earlier if earlier is not None and attempt == 0 else 0
+            if self._from_start:
+                raise _Unreliable  # even decoding from the start did not meet the target
+            # The seek landed after the target (a demuxer that seeks by bytes or decode time,
+            # an open GOP): start one keyframe earlier, then three, then from the very start.
+            for _ in range(1 if attempt == 0 else 3):
+                earlier = self.index.keyframe_before(key) if key > 0 else None
+                key = earlier if earlier is not None else 0
+            if attempt >= 2:
+                key = 0
             self._seek(key, from_start=key == 0)
-        raise FrameSourceError(f"{self.path}: frame {target} cannot be decoded exactly")
+        raise _Unreliable
+
+    def _count_to(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
+        """Frame ``target`` as the target-th frame decoded from the start (no seeking but to 0)."""
+        if not (self._frames is not None and 0 <= self._pos < target):
+            self._seek(0, from_start=True)
+        while True:
+            if abort is not None and abort():
+                return None
+            frame = self._next_frame(target)
+            if frame is None:
+                raise FrameSourceError(f"{self.path}: the video ended before frame {target}")
+            self._pos += 1
+            number = self._pos
+            if number == target:
+                rgb = frame_to_rgb(frame)
+                if store:
+                    self.cache.put(number, rgb)
+                return rgb
+            if store and number >= keep_from and number not in self.cache:
+                self.cache.put(number, frame_to_rgb(frame))
 
     def _seek(self, key: int, from_start: bool = False) -> None:
+        from_start = from_start or key == 0
         try:
-            if from_start or key == 0:
+            if from_start:
                 self._container.seek(0, backward=True, any_frame=False)
             else:
                 self._container.seek(self.index.pts_of(key), stream=self._stream, backward=True, any_frame=False)
         except av.FFmpegError as exc:
             raise FrameSourceError(f"{self.path}: seeking to frame {key} failed ({reason(exc)})") from None
+        self._stream.codec_context.flush_buffers()
         self.seeks += 1
-        self._frames = self._stream_frames()
+        self._from_start = from_start
+        self._frames = self._stream_frames(verify_key=not from_start)
         self._pos = -1
-        self._floor = 0 if from_start else key
+        self._floor = 0 if from_start else -1  # -1: set by the first keyframe packet after the seek
 
-    def _stream_frames(self) -> Iterator[av.VideoFrame]:
+    def _stream_frames(self, verify_key: bool) -> Iterator[av.VideoFrame]:
         ctx = self._stream.codec_context
+        ctx.skip_frame = "DEFAULT"  # an abandoned run may have left it skipping
         skipping = False
+        counting = self.index.counting
         for packet in self._container.demux(self._stream):
+            if verify_key and packet.size:
+                # Decoding starts at a keyframe the index knows, never at whatever packet the
+                # demuxer landed on (MPEG-TS and PS seek by bytes and may land mid-GOP).
+                floor = self.index.frame_of_keyframe_pts(packet.pts) if packet.is_keyframe else None
+                if floor is None:
+                    continue
+                self._floor = floor
+                verify_key = False
             # Frames nothing else references are not decoded at all on the way to the
             # wanted ones (typically the B-frames): they cannot change any other frame.
-            skip = packet.pts is not None and packet.pts < self._skip_below
+            skip = not counting and packet.pts is not None and packet.pts < self._skip_below
             if skip != skipping:
                 ctx.skip_frame = "NONREF" if skip else "DEFAULT"
                 skipping = skip
             yield from packet.decode()
 
-    def _run_to(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None | object:
-        """Decode forward to ``target``; None when aborted, _OVERSHOT when it was not met."""
+    def _next_frame(self, target: int) -> av.VideoFrame | None:
+        """The decoder's next frame; None at the end of the stream."""
         assert self._frames is not None
+        try:
+            return next(self._frames)
+        except StopIteration:
+            self._frames = None
+            return None
+        except av.FFmpegError as exc:
+            self._frames = None
+            self._pos = -1
+            raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({reason(exc)})") from None
+
+    def _run_to(self, target: int, keep_from: int, store: bool, abort: CancelCheck | None) -> np.ndarray | None | object:
+        """Decode forward to ``target``; None when aborted, _OVERSHOT when the seek went past it.
+
+        Raises _Unreliable when the frames do not come out as the index says they must: the
+        keyframe first, then every frame from the first one needed on, in order.
+        """
         first_needed = max(keep_from, 0) if store else target
         self._skip_below = self.index.pts_of(first_needed)
         while True:
             if abort is not None and abort():
                 return None
-            try:
-                frame = next(self._frames)
-            except StopIteration:
-                self._frames = None
+            frame = self._next_frame(target)
+            if frame is None:
                 self._pos = -1
-                raise FrameSourceError(f"{self.path}: the video ended before frame {target}") from None
-            except av.FFmpegError as exc:
-                self._frames = None
-                self._pos = -1
-                raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({reason(exc)})") from None
-            if frame.pts is None:
-                continue  # a frame the decoder could not place (broken reference after a seek)
-            number = self.index.frame_of_pts(int(frame.pts))
-            if number is None or number < self._floor:
-                continue  # leading frames of an open GOP reference the previous one: not exact
-            if number > target:
-                self._frames = None
-                self._pos = -1
+                if self._floor < 0 or self._floor > target:
+                    return _OVERSHOT  # no keyframe at or before the target after this seek
+                raise _Unreliable  # the index promises the frame, the decoder ended before it
+            if self._floor > target:
+                self._frames, self._pos = None, -1
                 return _OVERSHOT
+            number = self.index.frame_of_pts(int(frame.pts)) if frame.pts is not None else None
+            if self._pos < 0:
+                if number is None or number < self._floor:
+                    continue  # leading frames of an open GOP reference the previous one: not exact
+                if number != self._floor:
+                    raise _Unreliable  # the keyframe decoded to another frame's timestamp
+            elif number is None or number <= self._pos or (number > self._pos + 1 and number > first_needed):
+                raise _Unreliable  # out of order, or a frame we need went missing
             self._pos = number
             if number == target:
                 rgb = frame_to_rgb(frame)
                 if store:
                     self.cache.put(number, rgb)
                 return rgb
+            if number > target:
+                raise _Unreliable
             if store and number >= keep_from and number not in self.cache:
                 self.cache.put(number, frame_to_rgb(frame))
 
@@ -223,3 +291,7 @@ class VideoFrames(CachedFrames):
 
 
 _OVERSHOT = object()
+
+
+class _Unreliable(Exception):
+    """The file's timestamps or seeking cannot be trusted; switch to counting from the start."""
