@@ -28,6 +28,7 @@ from core import __version__
 from core.checkpoints.catalogue import CheckpointEntry
 from core.checkpoints.paths import checkpoint_path, partial_path
 from core.checkpoints.progress import Meter, ProgressSink, format_bytes
+from core.checkpoints.transport import AddressRefused, Cancelled, TimedOut, Watchdog, check_address, open_url
 from core.types import CancelCheck
 
 Verifier = Callable[[Path], object]
@@ -54,7 +55,7 @@ def source_for(entry: CheckpointEntry, url: str | None = None) -> tuple[str, int
     are then taken from its own announcement, the official host's must match the catalogue.
     """
     if url:
-        return url, None
+        return url, None  # download_file checks the address (check_address) before anything
     base = os.environ.get("MASKLET_MODEL_BASE_URL")
     if base:
         return f"{base.rstrip('/')}/{entry.file_name}", None
@@ -94,15 +95,26 @@ def download_file(
     cancel: CancelCheck | None = None,
     retries: int = 3,
     timeout: float = 30.0,
-    chunk_size: int = 1 << 20,
+    overall_timeout: float = 6 * 3600.0,
+    allow_http: bool | None = None,
+    chunk_size: int = 1 << 16,
 ) -> Path:
     """Download ``url`` to ``target`` through ``target.part``; ``target`` once verified.
 
     expected_size: exact bytes the file must have (None: trust the server's announcement).
     retries: how many breaks in a row (without the file growing in between) are resumed
     automatically; 0 never resumes automatically (the next call does).
+    timeout: seconds without a byte (or an answer) before the transfer counts as stalled.
+    overall_timeout: seconds the whole download may take. allow_http: plain http:// beyond
+    this machine (None: the MASKLET_ALLOW_HTTP environment variable; see core.checkpoints.transport).
+    A cancel is seen within a tenth of a second, even while a read waits for the network.
     Raises DownloadError (one clear line) or DownloadCancelled.
     """
+    try:
+        check_address(url, allow_http)
+    except AddressRefused as exc:
+        raise DownloadError(str(exc)) from None
+    deadline = time.monotonic() + overall_timeout
     target.parent.mkdir(parents=True, exist_ok=True)
     part = partial_path(target)
     meter = Meter(on_progress)
@@ -111,7 +123,7 @@ def download_file(
         _check_cancel(cancel)
         before = part.stat().st_size if part.exists() else 0
         try:
-            total = _fetch(url, part, expected_size, meter, cancel, timeout, chunk_size)
+            total = _fetch(url, part, expected_size, meter, cancel, (timeout, deadline, allow_http), chunk_size)
             break
         except _Interrupted as exc:
             now = part.stat().st_size if part.exists() else 0
@@ -120,6 +132,8 @@ def download_file(
                 raise DownloadError(
                     f"download of {target.name} interrupted at {format_bytes(now)} ({exc}); run it again to resume"
                 ) from None
+            if time.monotonic() >= deadline:
+                raise DownloadError(f"download of {target.name} took longer than {overall_timeout:g} s; run it again to resume")
             time.sleep(min(0.2 * failures, 2.0))
     _accept(part, target, total, expected_size, verify)
     meter.finish(total)
@@ -136,7 +150,8 @@ def _meta_path(part: Path) -> Path:
 
 
 def _fetch(
-    url: str, part: Path, expected: int | None, meter: Meter, cancel: CancelCheck | None, timeout: float, chunk: int
+    url: str, part: Path, expected: int | None, meter: Meter, cancel: CancelCheck | None,
+    limits: tuple[float, float, bool | None], chunk: int,
 ) -> int:
     """One request: append to ``part`` from where it stops. Returns the file's total bytes."""
     offset = part.stat().st_size if part.exists() else 0
@@ -146,8 +161,16 @@ def _fetch(
         headers["Range"] = f"bytes={offset}-"
         if meta.get("validator"):
             headers["If-Range"] = str(meta["validator"])
+    stall_s, deadline, allow_http = limits
     try:
-        response: HTTPResponse = urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+        response: HTTPResponse = open_url(
+            urllib.request.Request(url, headers=headers), stall_s=stall_s, deadline=deadline, cancel=cancel,
+            allow_http=allow_http,
+        )
+    except Cancelled:
+        raise DownloadCancelled("download cancelled") from None
+    except (AddressRefused, TimedOut) as exc:
+        raise DownloadError(f"cannot download {url}: {exc}") from None
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and offset:
             total = _range_total(exc.headers.get("Content-Range"))
@@ -178,20 +201,31 @@ def _fetch(
         _write_meta(part, url, response.headers.get("ETag") or response.headers.get("Last-Modified"), total)
         meter.start(offset, total)
         done = offset
-        with open(part, mode) as sink:
+        with open(part, mode) as sink, Watchdog(response, stall_s=stall_s, deadline=deadline, cancel=cancel) as dog:
             while True:
                 _check_cancel(cancel)
                 try:
-                    block = response.read(chunk)
-                except (OSError, HTTPException) as exc:
-                    raise _Interrupted(_reason(exc)) from None
+                    # read1: whatever one network read gives (at most ``chunk``), never waiting
+                    # to fill a whole block, so the loop turns with every packet that arrives
+                    block = response.read1(chunk)
+                except (OSError, HTTPException, ValueError) as exc:
+                    if dog.reason is None:
+                        raise _Interrupted(_reason(exc)) from None
+                    block = b""
                 if not block:
                     break
+                dog.progress()
                 sink.write(block)
                 done += len(block)
                 meter.update(done)
             sink.flush()
             os.fsync(sink.fileno())
+        if dog.reason == "cancelled":
+            raise DownloadCancelled("download cancelled")
+        if dog.reason is not None and dog.reason.startswith("stalled"):
+            raise _Interrupted(dog.reason)  # worth resuming, like a broken connection
+        if dog.reason is not None:
+            raise DownloadError(f"download from {_host(url)} {dog.reason}; run it again to resume")
     if total is not None and done < total:
         raise _Interrupted(f"connection closed after {done} of {total} bytes")
     return done if total is None else total
