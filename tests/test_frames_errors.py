@@ -44,8 +44,8 @@ def test_truncated_copy_of_a_shared_video(shared_data: Path, tmp_path: Path, nam
 
 
 @pytest.mark.parametrize("name,codec,says", [
-    ("cut.mkv", "libx264", "its frames cover"),  # no frame count in the file: its duration tells
-    ("cut.webm", "libvpx-vp9", "its frames cover"),
+    ("cut.mkv", "libx264", "its Matroska segment runs to byte"),  # the segment's declared size tells
+    ("cut.webm", "libvpx-vp9", "its Matroska segment runs to byte"),
     ("cut.avi", "mpeg4", "frame data breaks off at frame"),
 ])
 def test_truncated_containers_without_a_sample_table(tmp_path: Path, name: str, codec: str, says: str) -> None:
