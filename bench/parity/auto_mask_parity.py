@@ -1,0 +1,61 @@
+"""Automatic masks, ours against the official SAM2AutomaticMaskGenerator, mask for mask (not a
+test; run by hand in the official venv, see bench/parity/README.md).
+
+Usage: $SAM2_OFFICIAL_PYTHON bench/parity/auto_mask_parity.py [--sizes tiny large]
+       [--images truck.jpg groceries.jpg bedroom/00000.jpg] [--sets default crops] [--out JSON]
+
+For each size, image and parameter set: both generators on the same random SAM 2.1 weights
+(bench/parity/auto_mask_common.py), their masks matched one to one (mask IoU, predicted IoU and
+stability score differences), our count of the masks each filter removed, and both wall times.
+Prints JSON, and writes it after every case to --out when given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from bench.parity.auto_mask_common import IMAGES, load_rgb, make_models, match, run_official, run_ours, setup, temp_dir  # noqa: E402
+
+SETS = {
+    "default": {},
+    # crops: one crop layer (4 crops), 16 points per side on the image and 8 in each crop
+    "crops": {"points_per_side": 16, "crop_n_layers": 1, "crop_n_points_downscale_factor": 2},
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=["tiny", "large"])
+    parser.add_argument("--images", nargs="+", default=list(IMAGES))
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--iou-bias", type=float, default=1.0, help="added to the IoU head's last bias on both sides")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    import torch
+
+    report: dict[str, object] = {"torch": torch.__version__, "nms": setup(), "seed": args.seed, "iou_bias": args.iou_bias, "sets": {k: SETS[k] for k in args.sets}, "results": {}}
+    with temp_dir() as tmp:
+        for size in args.sizes:
+            ours, off = make_models(size, args.seed, args.iou_bias, Path(tmp))
+            for set_name in args.sets:
+                for name in args.images:
+                    image = load_rgb(IMAGES[name])
+                    theirs, t_off = run_official(off, image, SETS[set_name])
+                    mine, t_ours = run_ours(ours, image, SETS[set_name])
+                    case = match(mine, theirs)
+                    case.update(filters=vars(mine.stats), seconds_ours=round(t_ours, 1), seconds_official=round(t_off, 1))
+                    report["results"][f"{size}/{set_name}/{name}"] = case  # type: ignore[index]
+                    print(json.dumps({f"{size}/{set_name}/{name}": case}), file=sys.stderr, flush=True)
+                    if args.out:
+                        args.out.write_text(json.dumps(report, indent=1))
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()
