@@ -23,6 +23,8 @@ from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
 if TYPE_CHECKING:
     import torch
 
+    from annotator.model_loading import ModelLoader
+
 PROG = "masklet track"
 
 
@@ -42,9 +44,10 @@ class TrackError(RuntimeError):
     """The model or the engine refused the work; the message is one line."""
 
 
-def _loader(checkpoint: Path, device: "torch.device"):
+def cli_loader(checkpoint: Path, device: "torch.device"):
     """The CLI's model loader: the checkpoint on ``device``, bfloat16 autocast where the device
-    computes in it, no warm-up (nobody waits for a first click)."""
+    computes in it, no warm-up (nobody waits for a first click). ``masklet batch`` calls it once
+    per worker and hands the loaded model to ``track`` for every video."""
     from annotator.model_loading import LoadedModel
     from core.sam2.checkpoint import load_model
     from core.sam2.device import autocast
@@ -55,8 +58,13 @@ def _loader(checkpoint: Path, device: "torch.device"):
     return load
 
 
-def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "torch.device", bar: TerminalBar) -> AnnotationDocument:
-    """Prompt, propagate both ways, and return the document. Raises the caller's one-line errors."""
+def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "torch.device", bar: TerminalBar,
+          loader: "ModelLoader | None" = None) -> AnnotationDocument:
+    """Prompt, propagate both ways, and return the document. Raises the caller's one-line errors.
+
+    loader: where the model comes from (default: ``cli_loader``, the checkpoint loaded now);
+    ``masklet batch`` passes one that hands out the model its worker loaded once.
+    """
     from annotator.model_loading import make_engine, open_frames
     from annotator.session_controller import SessionController
     from annotator.worker import InlineWorker
@@ -64,7 +72,7 @@ def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "
     from core.sam2.checkpoint import CheckpointError
     from core.types import Direction
 
-    worker = InlineWorker(loader=_loader(checkpoint, device), factory=make_engine, opener=open_frames)
+    worker = InlineWorker(loader=loader or cli_loader(checkpoint, device), factory=make_engine, opener=open_frames)
     session = SessionController(worker)
     errors: list[str] = []
     worker.worker.failed.connect(errors.append)
