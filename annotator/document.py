@@ -74,6 +74,9 @@ class ObjectRecord:
     attributes: dict[str, object] = field(default_factory=dict)
     frame_attributes: dict[int, dict[str, object]] = field(default_factory=dict)
     notes: dict[int, str] = field(default_factory=dict)  # frame -> a reviewer's note (annotator.review)
+    # who made the object: "manual" (the annotator) or "automatic" (the automatic mask
+    # generator, annotator.auto_objects); SA-V's masklet_type
+    source: str = "manual"
 
 
 @dataclass(frozen=True)

@@ -137,6 +137,7 @@ def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -
             "masks": [_mask_json(frame, masks[frame]) for frame in sorted(masks)],
             "prompts": [_prompt_json(prompts[frame]) for frame in sorted(prompts)],
             "notes": notes_to_json(record),
+            **({"source": record.source} if record.source != "manual" else {}),  # optional (issue 20)
         })
     return {"format": FORMAT_TAG, "schema_version": SCHEMA_VERSION, "app_version": __version__,
             "video": video, "metadata": doc.metadata, "labels": doc.labels.to_json(), "objects": objects}
@@ -180,7 +181,8 @@ def _fill(doc: AnnotationDocument, obj: dict) -> None:
     record = ObjectRecord(obj_id=int(obj["id"]), name=str(obj["name"]), category=str(obj["category"]),
                           color=color, attributes=attributes,  # type: ignore[arg-type]
                           frame_attributes={int(f): dict(v) for f, v in frame_attributes.items()},
-                          notes=notes_from_json(int(obj["id"]), obj.get("notes")))
+                          notes=notes_from_json(int(obj["id"]), obj.get("notes")),
+                          source=str(obj.get("source") or "manual"))  # optional (issue 20): absent in older files
     if record.obj_id in doc.objects or record.obj_id <= 0:
         raise ProjectError(f"object id {record.obj_id} is repeated or not positive")
     doc.put_object(record)
