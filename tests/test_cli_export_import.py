@@ -40,7 +40,7 @@ def one_line_error(capsys: pytest.CaptureFixture[str], rc: int, words: str, pref
     assert rc != 0 and len(err.splitlines()) == 1 and err.startswith(prefix) and words in err, (rc, err)
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"yolo"}))  # YOLO keeps no identity: tests/test_formats_new.py
 def test_export_then_import_every_format(project: Path, tmp_path: Path, fmt: str) -> None:
     out = tmp_path / (fmt if FORMATS[fmt].is_folder else f"{fmt}.json")
     assert main.main(["export", str(project), "--format", fmt, "--out", str(out), "--stride", "3"]) == 0

@@ -173,7 +173,9 @@ def test_a_failure_while_moving_files_in_puts_the_previous_export_back(dataset: 
 def test_each_format_has_its_own_default_name_so_three_exports_leave_three_outputs(dataset: Dataset, tmp_path: Path) -> None:
     names = {name: f.output_name("bedroom") for name, f in FORMATS.items()}
     assert names == {"coco": "bedroom.coco.json", "ytvis": "bedroom.ytvis.json", "sav": "bedroom.sav.json",
-                     "davis": "bedroom_davis", "png": "bedroom_png"}
+                     "davis": "bedroom_davis", "png": "bedroom_png", "cvat": "bedroom.cvat.xml",
+                     "datumaro": "bedroom.datumaro.json", "mots": "bedroom_mots", "mots_txt": "bedroom.mots.txt",
+                     "yolo": "bedroom_yolo"}
     for fmt in ("coco", "ytvis", "davis"):
         export_dataset(dataset, fmt, tmp_path / names[fmt])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bedroom.coco.json", "bedroom.ytvis.json", "bedroom_davis"]

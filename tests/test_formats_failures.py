@@ -106,7 +106,7 @@ def test_bad_export_requests(dataset: Dataset, tmp_path: Path) -> None:
     with pytest.raises(FormatError, match="unknown format"):
         export_dataset(dataset, "voc", tmp_path / "c.json")
     big = Dataset("v", W, H, 6, 10.0, [Track(300, "x", masks={0: dataset.tracks[0].masks[0]})])
-    with pytest.raises(FormatError, match="up to 255"):
+    with pytest.raises(FormatError, match="object 300 does not fit"):
         export_dataset(big, "davis", tmp_path / "d")
     wrong = Dataset("v", W + 1, H, 6, 10.0, dataset.tracks)
     with pytest.raises(FormatError, match="mask is 20x16, video is 21x16"):
@@ -117,7 +117,7 @@ def test_bad_export_requests(dataset: Dataset, tmp_path: Path) -> None:
 @pytest.mark.parametrize("break_it, message", [
     (lambda d: d.pop("images"), "lacks the list 'images'"),
     (lambda d: d.update(images=[]), "no images"),
-    (lambda d: d["annotations"][0].pop("track_id"), "need a track_id"),
+    (lambda d: [d["annotations"][0].pop("track_id"), d["annotations"][0].pop("attributes")], "need a track_id"),
     (lambda d: d["annotations"][0].update(image_id=999), "refers to no image"),
     (lambda d: d["images"][1].update(width=5), "different sizes"),
     (lambda d: d["images"][0].pop("height"), "need id, width, height"),
@@ -153,7 +153,7 @@ def test_coco_from_other_tools(dataset: Dataset) -> None:
 
 
 @pytest.mark.parametrize("break_it, message", [
-    (lambda d: d.update(videos=[]), "holds 0 videos"),
+    (lambda d: d.update(videos=[]), "holds no video"),
     (lambda d: d.pop("videos"), "lacks its 'videos'"),
     (lambda d: d["annotations"][0]["segmentations"].pop(), "one segmentation"),
     (lambda d: d["videos"][0]["file_names"].__setitem__(0, "clip/first.jpg"), "frame number"),

@@ -26,7 +26,7 @@ def test_official_file_round_trips_exactly(sav_path: Path, tmp_path: Path) -> No
     assert [t.track_id for t in dataset.tracks] == [1, 2, 3, 4, 5]
     assert sorted(dataset.tracks[0].masks) == list(range(0, 483, 4))
     out = tmp_path / "again.json"
-    write_sav(dataset, out, stride=4)
+    write_sav(dataset, out, 4)
     again = json.loads(out.read_text())
     assert again == original
     # field types too (json equality treats 5 == 5.0)
@@ -46,7 +46,7 @@ def test_statistics_are_recomputed_from_the_masks(sav_path: Path) -> None:
     full = np.zeros((848, 480), bool)
     full[:100, :100] = True
     track.masks[40] = encode(full)  # annotated frame 10: appears earlier, then vanishes again
-    again = to_sav(dataset, stride=4)
+    again = to_sav(dataset, 4)
     assert again["masklet_first_appeared_frame"][3] == 10.0
     assert again["masklet_visibility_changes"][3] == 2
     assert again["masklet_size_abs"][3] == round((3718.625 * 8 + 10000) / 9, 10)
@@ -69,10 +69,10 @@ def test_edited_frames_add_to_the_imported_count() -> None:
     mask = encode(np.ones((4, 6), bool))
     track = Track(1, "a", masks={0: mask, 2: mask, 4: mask}, edited_frames=frozenset({0, 3}),
                   attributes={"sav.edited_frame_count": 5, "sav.type": "manual"})
-    data = to_sav(Dataset("v", 6, 4, 6, 24.0, [track]), stride=2)
+    data = to_sav(Dataset("v", 6, 4, 6, 24.0, [track]), 2)
     assert data["masklet_edited_frame_count"] == [6]  # frame 0 is exported, frame 3 is not
     assert data["masklet_frame_count"] == [3]
-    assert len(data["masklet"]) == 3 and data["masklet_id"] == [0]
+    assert len(data["masklet"]) == 3 and data["masklet_id"] == [1]  # the object's id, kept
     assert data["video_duration"] == 0.25
 
 

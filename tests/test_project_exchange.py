@@ -56,7 +56,7 @@ def make_doc() -> AnnotationDocument:
     return doc
 
 
-@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("fmt", sorted(set(FORMATS) - {"yolo"}))  # YOLO keeps no object identity
 def test_every_format_round_trips_the_document(tmp_path: Path, fmt: str) -> None:
     doc = make_doc()
     out = tmp_path / (fmt if FORMATS[fmt].is_folder else f"{fmt}.json")
@@ -72,8 +72,8 @@ def test_every_format_round_trips_the_document(tmp_path: Path, fmt: str) -> None
             assert np.array_equal(got.rle.decode(), doc.masks[obj_id][frame].rle.decode())
     if fmt in ("coco", "ytvis"):
         assert [(o.name, o.category) for o in back.objects.values()] == [("left", "person"), ("right", "person")]
-    # a PNG folder's name is its video's name (SA-V and DAVIS keep one folder per video)
-    assert back.metadata["name"] == (out.name if FORMATS[fmt].is_folder else "walk")
+    # a PNG folder's name is its video's name (SA-V and DAVIS keep one folder per video); MOTS txt has no room
+    assert back.metadata["name"] == (out.name if FORMATS[fmt].is_folder else out.stem if fmt == "mots_txt" else "walk")
 
 
 def test_import_with_a_video_links_it(tmp_path: Path, shared_data: Path) -> None:

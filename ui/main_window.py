@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QVBoxLayout, QWidget
 
 from annotator.autosave import AutosaveSchedule
 from annotator.session_controller import SessionController
@@ -22,10 +22,15 @@ from ui.navigation import NavigationBar
 from ui.objects_panel import ObjectsPanel
 from ui.overlay import OverlayPresenter, OverlayStyle
 from ui.propagation import ProgressWidget, PropagationControls
+from ui.review_controls import ReviewControls
+from ui.review_panel import ReviewPanel
 from ui.settings import AppSettings
 from ui.shortcuts import create_actions
 from ui.status import StatusBar
 from ui.timeline import Timeline
+from ui.timeline_menu import TimelineMenu
+from ui.timeline_nav import TimelineJumps
+from ui.timeline_panel import TimelinePanel
 from ui.tools import ToolController
 
 AUTOSAVE_CHECK_MS = 15000
@@ -49,6 +54,10 @@ class MainWindow(QMainWindow):
         self.tools = ToolController(session, self.canvas, self.presenter, self.settings.brush_size, self)
         self.navigation = NavigationBar(session, actions)
         self.timeline = Timeline(session)
+        self.timeline.set_thresholds(self.settings.suspect_thresholds())
+        self.jumps = TimelineJumps(session, self.timeline, actions, self)
+        self.review = ReviewControls(session, self.timeline, actions, self)
+        self.timeline_menu = TimelineMenu(session, self.timeline, self.review, self)
         self.objects = ObjectsPanel(session, self.overlay_style, actions)
         self.progress = ProgressWidget()
         self.propagation = PropagationControls(session, actions, self.timeline, self.progress, self)
@@ -57,6 +66,7 @@ class MainWindow(QMainWindow):
         build_toolbar(self, actions)
         self.status = StatusBar(session, self.progress, self)
         self.setStatusBar(self.status)
+        self.status.addPermanentWidget(self.review.label)
         self._lay_out()
         self._connect()
         self.autosave = AutosaveSchedule()
@@ -74,14 +84,9 @@ class MainWindow(QMainWindow):
         self.canvas.setMinimumSize(320, 180)
         self.navigation.slider.setMinimumWidth(200)
         self.objects.setMinimumWidth(240)
-        # the timeline scrolls its lanes: a new object adds a lane, not height taken from the canvas
-        timeline = QScrollArea()
-        timeline.setObjectName("timelineScroll")
-        timeline.setWidget(self.timeline)
-        timeline.setWidgetResizable(True)
-        timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        timeline.setFrameShape(QFrame.Shape.NoFrame)
-        timeline.setMinimumHeight(TIMELINE_MIN_H)
+        # the timeline scrolls its lanes: a new object adds a lane, not height taken from the canvas;
+        # it zooms and scrolls sideways itself (ui.timeline_panel)
+        timeline = TimelinePanel(self.timeline, self.actions, TIMELINE_MIN_H)
         center = QWidget()
         layout = QVBoxLayout(center)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,6 +100,13 @@ class MainWindow(QMainWindow):
             dock.setObjectName(f"{title.lower()}Dock")
             dock.setWidget(widget)
             self.addDockWidget(area, dock)
+        self.review_dock = QDockWidget("Review", self)  # review mode (Ctrl+R) shows it
+        self.review_dock.setObjectName("reviewDock")
+        self.review_dock.setWidget(ReviewPanel(self.session, self.review, self.actions))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.review_dock)
+        self.review_dock.hide()
+        self.actions["review.mode"].toggled.connect(self.review_dock.setVisible)
+        self.review_dock.visibilityChanged.connect(self._on_review_dock)
         self.resize(1400, 900)
         saved = self.settings.layout()
         if saved is not None:
@@ -120,6 +132,10 @@ class MainWindow(QMainWindow):
         self.overlay_style.changed.connect(self._show_view_values)
         self._show_view_values()
         s.prompts.pendingChanged.connect(self._show_pending)
+
+    def _on_review_dock(self, visible: bool) -> None:
+        if not self.review_dock.isHidden() != self.actions["review.mode"].isChecked():
+            self.actions["review.mode"].setChecked(not self.review_dock.isHidden())
 
     def _show_view_values(self, *_: object) -> None:
         self.status.show_view_values(self.tools.brush_size, self.overlay_style.opacity)
@@ -178,6 +194,7 @@ class MainWindow(QMainWindow):
         style.set_opacity(s.opacity)
         self.tools.set_brush_size(s.brush_size)
         self.session.cache_mb, self.session.feature_cache_frames = s.frame_cache_mb, s.feature_cache_frames
+        self.timeline.set_thresholds(s.suspect_thresholds())
 
     def show_shortcuts(self) -> None:
         from ui.shortcuts_dialog import ShortcutsDialog

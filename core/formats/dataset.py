@@ -104,9 +104,30 @@ def frame_from_name(name: str) -> int:
     return int(match.group(1))
 
 
+FILE_ID_KEY = "file_id"  # track attribute: the dataset's own id where Masklet's differs (0-based files)
+
+
 def renumber_tracks(ids: list[int]) -> dict[int, int]:
-    """Map a dataset's own track ids to positive ids: kept when all positive, else 1..n in order."""
+    """Map a dataset's own track ids to positive ids: kept when all are positive, else all shifted
+    by the same amount so the smallest is 1 (order and gaps kept). Readers store a shifted id's
+    original under ``attributes["file_id"]`` (:func:`keep_file_ids`) so a re-export writes it back."""
     unique = sorted(set(ids))
     if all(i > 0 for i in unique):
         return {i: i for i in unique}
-    return {old: new for new, old in enumerate(unique, start=1)}
+    shift = 1 - unique[0]
+    return {old: old + shift for old in unique}
+
+
+def keep_file_ids(tracks: list[Track], ids: dict[int, int]) -> None:
+    """Record each track's own id from the file where Masklet had to shift it (see renumber_tracks)."""
+    original = {new: old for old, new in ids.items()}
+    for track in tracks:
+        if original.get(track.track_id, track.track_id) != track.track_id:
+            track.attributes[FILE_ID_KEY] = original[track.track_id]
+
+
+def file_id(track: Track) -> int:
+    """The id an export writes for ``track`` in formats that carry object ids (COCO, YouTube-VIS,
+    SA-V, CVAT, Datumaro): its id in the file it came from, else Masklet's object id."""
+    value = track.attributes.get(FILE_ID_KEY)
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else track.track_id

@@ -1,7 +1,8 @@
 """Mask PNG folders: DAVIS indexed palette PNGs and SA-V per-object binary PNGs.
 
 DAVIS: ``OUT/00000.png``, one 8-bit palette image per frame, pixel value = object id
-(0 background); where objects overlap the lower id wins (as the official SAM 2 tools do).
+(0 background, 255 "void": neither is read as an object); where objects overlap the lower id
+wins (as the official SAM 2 tools do; core.formats.overlap reports what the others lose).
 SA-V per-object layout: ``OUT/000/00000.png``, one folder per object named by its zero-based
 id (object id - 1), one 0/1 palette PNG per frame, so overlapping objects are kept.
 File names are the video frame indices, so a stride of 4 writes 00000, 00004, ...
@@ -17,6 +18,7 @@ from PIL import Image
 from core.formats.atomic import atomic_directory
 from core.formats.layout import png_info
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem
+from core.formats.options import ExportOptions, export_frames
 from core.masks import Rle, empty, encode
 from core.types import CancelCheck, ProgressCallback
 
@@ -37,6 +39,7 @@ def davis_palette() -> list[int]:
 
 
 _PALETTE = davis_palette()
+VOID = 255  # DAVIS's "void" label: pixels left out of the evaluation, not an object
 _PNG_INFO = png_info()  # "Software: Masklet": how a later export knows these files are Masklet's
 
 
@@ -57,9 +60,9 @@ def _load_indices(path: Path) -> np.ndarray:
         raise FormatError(f"{path} is not a readable PNG ({exc})") from None
 
 
-def _check_export(dataset: Dataset, stride: int) -> tuple[range, list[Track]]:
+def _check_export(dataset: Dataset, options: ExportOptions | int | None) -> tuple[list[int], list[Track]]:
     dataset.check_masks()
-    return dataset.selected_frames(stride), sorted(dataset.tracks, key=lambda t: t.track_id)
+    return export_frames(dataset, options), sorted(dataset.tracks, key=lambda t: t.track_id)
 
 
 def davis_frame(tracks: list[Track], frame: int, height: int, width: int) -> np.ndarray:
@@ -73,14 +76,15 @@ def davis_frame(tracks: list[Track], frame: int, height: int, width: int) -> np.
 
 
 def write_davis(
-    dataset: Dataset, out: Path, stride: int = 1, overwrite: bool = False,
+    dataset: Dataset, out: Path, options: ExportOptions | int | None = None, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
     """Write one palette PNG per selected frame into the folder ``out`` (atomically)."""
-    frames, tracks = _check_export(dataset, stride)
-    too_big = [t.track_id for t in tracks if t.track_id > 255]
+    frames, tracks = _check_export(dataset, options)
+    too_big = [t.track_id for t in tracks if t.track_id >= VOID]
     if too_big:
-        raise FormatError(f"DAVIS PNGs hold object ids up to 255; object {too_big[0]} does not fit")
+        raise FormatError(f"DAVIS PNGs hold object ids up to {VOID - 1} ({VOID} is 'void'); "
+                          f"object {too_big[0]} does not fit")
     with atomic_directory(Path(out), "davis", overwrite) as tmp:
         for done, frame in enumerate(frames, start=1):
             if cancel is not None and cancel():
@@ -91,11 +95,11 @@ def write_davis(
 
 
 def write_object_pngs(
-    dataset: Dataset, out: Path, stride: int = 1, overwrite: bool = False,
+    dataset: Dataset, out: Path, options: ExportOptions | int | None = None, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
     """Write ``out/{id-1:03d}/{frame:05d}.png`` (0/1 palette PNGs) for every object and selected frame."""
-    frames, tracks = _check_export(dataset, stride)
+    frames, tracks = _check_export(dataset, options)
     blank = np.zeros((dataset.height, dataset.width), dtype=np.uint8)
     total = len(frames) * len(tracks)
     with atomic_directory(Path(out), "png", overwrite) as tmp:
@@ -144,7 +148,8 @@ def read_davis(folder: Path) -> Dataset:
     for frame, path in files:
         indices = _load_indices(path)
         size = _check_size(path, indices, size)
-        per_frame[frame] = {int(i): encode(indices == i) for i in np.unique(indices) if i != 0}
+        # 0 is background and 255 DAVIS's "void" (unlabelled border pixels): neither is an object
+        per_frame[frame] = {int(i): encode(indices == i) for i in np.unique(indices) if i not in (0, VOID)}
     assert size is not None
     blank = empty(*size)
     tracks = {i: Track(i, f"object {i}") for masks in per_frame.values() for i in masks}

@@ -3,7 +3,12 @@
 An annotation holds per-frame lists aligned with the video's ``file_names``:
 ``segmentations`` (COCO RLE), ``bboxes`` (x, y, width, height, pixels) and ``areas``
 (pixels), each ``null`` on frames where the object is absent. Annotation ids are the
-object ids; a ``name`` field keeps object names.
+object ids; a ``name`` field keeps object names; the video entry keeps ``frame_count``,
+``fps`` and the export's ``stride``.
+
+A file may hold several videos: :func:`read_ytvis` takes one (``video_id``), and
+:func:`read_ytvis_videos` gives each as its own dataset. The video id, category ids and file
+names a file had are kept, so import then export writes them back.
 """
 
 from __future__ import annotations
@@ -11,22 +16,29 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.formats.atomic import read_json, write_json_export
-from core.formats.coco import category_ids
-from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem, renumber_tracks
+from core.formats.categories import categories, category_ids, remember_categories
+from core.formats.coco import VIDEO_ID_KEY, read_categories
+from core.formats.dataset import (
+    Dataset, ExportCancelled, FormatError, Track, file_id, frame_from_name, keep_file_ids, renumber_tracks,
+)
 from core.formats.layout import JSON_MARK
+from core.formats.options import ExportOptions, as_options, export_frames, file_names, remember_names
 from core.formats.segmentation import rle_from_segmentation
 from core.masks import empty
 from core.types import CancelCheck, ProgressCallback
 
 
 def to_ytvis(
-    dataset: Dataset, stride: int = 1, progress: ProgressCallback | None = None, cancel: CancelCheck | None = None
+    dataset: Dataset, options: ExportOptions | int | None = None,
+    progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> dict:
-    """The YouTube-VIS dict of a dataset, annotated every ``stride`` frames."""
+    """The YouTube-VIS dict of a dataset (options: core.formats.options; an int is the stride)."""
+    options = as_options(options)
     dataset.check_masks()
-    frames = dataset.selected_frames(stride)
+    frames = export_frames(dataset, options)
     tracks = sorted(dataset.tracks, key=lambda t: t.track_id)
-    categories = category_ids(tracks)
+    cat_ids = category_ids(dataset)
+    video_id = int(options.video_id or dataset.attributes.get(VIDEO_ID_KEY) or 1)
     annotations = []
     for done, track in enumerate(tracks, start=1):
         if cancel is not None and cancel():
@@ -39,41 +51,67 @@ def to_ytvis(
             bboxes.append(list(rle.bbox) if present else None)
             areas.append(float(rle.area) if present else None)
         annotations.append({
-            "id": track.track_id, "video_id": 1, "category_id": categories[track.category], "name": track.name,
+            "id": file_id(track), "video_id": video_id, "category_id": cat_ids[track.category], "name": track.name,
             "segmentations": segmentations, "bboxes": bboxes, "areas": areas, "iscrowd": 0,
             "width": dataset.width, "height": dataset.height, "length": 1,
         })
         if progress is not None:
             progress(done, len(tracks), "YouTube-VIS")
     video = {
-        "id": 1, "width": dataset.width, "height": dataset.height, "length": len(frames),
-        "file_names": [f"{dataset.name}/{frame_stem(f)}.jpg" for f in frames],
-        "frame_count": dataset.frame_count, "fps": dataset.fps,
+        "id": video_id, "width": dataset.width, "height": dataset.height, "length": len(frames),
+        "file_names": file_names(dataset, frames, options),
+        "frame_count": dataset.frame_count, "fps": dataset.fps, "stride": options.stride,
     }
     return {
         "info": {"description": JSON_MARK}, "licenses": [], "videos": [video],
-        "categories": [{"id": i, "name": name, "supercategory": name} for name, i in categories.items()],
+        "categories": [c.to_coco() for c in categories(dataset)],
         "annotations": annotations,
     }
 
 
 def write_ytvis(
-    dataset: Dataset, path: Path, stride: int = 1, overwrite: bool = False,
+    dataset: Dataset, path: Path, options: ExportOptions | int | None = None, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None,
 ) -> None:
-    write_json_export(Path(path), "ytvis", overwrite, lambda: to_ytvis(dataset, stride, progress, cancel))
+    write_json_export(Path(path), "ytvis", overwrite, lambda: to_ytvis(dataset, options, progress, cancel))
 
 
-def from_ytvis(data: object) -> Dataset:
-    """A dataset from a parsed YouTube-VIS dict holding exactly one video."""
+def video_ids(data: object) -> list[int]:
+    """The ids of the videos a parsed YouTube-VIS dict holds, in file order."""
     if not isinstance(data, dict) or not isinstance(data.get("videos"), list):
         raise FormatError("YouTube-VIS JSON lacks its 'videos' list")
-    if len(data["videos"]) != 1:
-        raise FormatError(f"YouTube-VIS JSON holds {len(data['videos'])} videos; Masklet imports one video per project")
-    video = data["videos"][0]
+    ids = []
+    for video in data["videos"]:
+        if not isinstance(video, dict) or not isinstance(video.get("id"), int):
+            raise FormatError("YouTube-VIS videos need an integer id")
+        ids.append(int(video["id"]))
+    return ids
+
+
+def _video(data: dict, video_id: int | None) -> dict:
+    ids = video_ids(data)
+    if not ids:
+        raise FormatError("YouTube-VIS JSON holds no video")
+    if video_id is None:
+        if len(ids) > 1:
+            shown = ", ".join(map(str, ids[:8])) + (" ..." if len(ids) > 8 else "")
+            raise FormatError(f"YouTube-VIS JSON holds {len(ids)} videos (ids {shown}); pick one with --video-id")
+        return data["videos"][0]
+    if video_id not in ids:
+        raise FormatError(f"YouTube-VIS JSON has no video with id {video_id} (ids: {', '.join(map(str, ids[:8]))})")
+    return data["videos"][ids.index(video_id)]
+
+
+def from_ytvis(data: object, video_id: int | None = None) -> Dataset:
+    """A dataset from a parsed YouTube-VIS dict: its only video, or the one with ``video_id``."""
+    if not isinstance(data, dict):
+        raise FormatError("YouTube-VIS JSON lacks its 'videos' list")
+    video = _video(data, video_id)
+    vid = int(video["id"])
     try:
         height, width = int(video["height"]), int(video["width"])
-        frames = [frame_from_name(str(name)) for name in video["file_names"]]
+        names = [str(name) for name in video["file_names"]]
+        frames = [frame_from_name(name) for name in names]
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, FormatError):
             raise
@@ -81,7 +119,10 @@ def from_ytvis(data: object) -> Dataset:
     annotations = data.get("annotations")
     if not isinstance(annotations, list) or not all(isinstance(a, dict) and "id" in a for a in annotations):
         raise FormatError("YouTube-VIS JSON lacks its 'annotations' list (each with an id)")
-    categories = {c.get("id"): str(c.get("name", "object")) for c in data.get("categories", []) if isinstance(c, dict)}
+    several = len(data["videos"]) > 1
+    annotations = [a for a in annotations if not several or a.get("video_id") == vid]
+    table = read_categories(data)
+    cat_names = {c.id: c.name for c in table}
     ids = renumber_tracks([int(a["id"]) for a in annotations])
     blank = empty(height, width)
     tracks = []
@@ -90,18 +131,28 @@ def from_ytvis(data: object) -> Dataset:
         segmentations = ann.get("segmentations")
         if not isinstance(segmentations, list) or len(segmentations) != len(frames):
             raise FormatError(f"{where}: needs one segmentation (or null) per file name ({len(frames)})")
-        category = categories.get(ann.get("category_id"), "object")
+        category = cat_names.get(ann.get("category_id"), "object")
         track = Track(ids[int(ann["id"])], str(ann.get("name") or f"{category} {ann['id']}"), category)
         for frame, segmentation in zip(frames, segmentations):
             track.masks[frame] = blank if segmentation is None else rle_from_segmentation(segmentation, height, width, where)
         tracks.append(track)
+    keep_file_ids(tracks, ids)
+    attributes: dict[str, object] = {VIDEO_ID_KEY: vid}
+    remember_categories(attributes, table)
+    prefix = remember_names(attributes, frames, names)
     frame_count = max(int(video.get("frame_count") or 0), max(frames, default=-1) + 1)
-    name = str(video["file_names"][0]).split("/")[0] if frames and "/" in str(video["file_names"][0]) else "video"
-    dataset = Dataset(name=name, width=width, height=height, frame_count=frame_count,
-                      fps=float(video.get("fps") or 0.0), tracks=sorted(tracks, key=lambda t: t.track_id))
+    dataset = Dataset(name=prefix or (f"video{vid}" if several else "video"), width=width, height=height, frame_count=frame_count,
+                      fps=float(video.get("fps") or 0.0), tracks=sorted(tracks, key=lambda t: t.track_id),
+                      attributes=attributes)
     dataset.check_rles()
     return dataset
 
 
-def read_ytvis(path: Path) -> Dataset:
-    return from_ytvis(read_json(Path(path), "YouTube-VIS"))
+def read_ytvis(path: Path, video_id: int | None = None) -> Dataset:
+    return from_ytvis(read_json(Path(path), "YouTube-VIS"), video_id)
+
+
+def read_ytvis_videos(path: Path) -> list[Dataset]:
+    """Every video of a YouTube-VIS file, one dataset each (in file order)."""
+    data = read_json(Path(path), "YouTube-VIS")
+    return [from_ytvis(data, vid) for vid in video_ids(data)]
