@@ -10,7 +10,6 @@ from annotator.session_controller import SessionController
 from ui.canvas import Canvas, ZOOM_STEP
 from ui.objects_panel import ObjectsPanel
 from ui.overlay import OverlayStyle
-from ui.timeline_model import issue_frames, next_issue
 from ui.tools import Tool, ToolController
 
 OPACITY_STEP = 0.1
@@ -58,8 +57,7 @@ class EditActions(QObject):
         a["view.toggle_masks"].triggered.connect(style.toggle_masks)
         a["view.opacity_up"].triggered.connect(lambda: style.set_opacity(style.opacity + OPACITY_STEP))
         a["view.opacity_down"].triggered.connect(lambda: style.set_opacity(style.opacity - OPACITY_STEP))
-        a["nav.next_issue"].triggered.connect(lambda: self.jump_to_issue(True))
-        a["nav.previous_issue"].triggered.connect(lambda: self.jump_to_issue(False))
+        # J / Shift+J (suspect frames) and the keyframe jumps: ui.timeline_nav, with the timeline's thresholds
 
     def undo(self) -> None:
         self.session.undo()
@@ -112,11 +110,3 @@ class EditActions(QObject):
         current = self.session.current_obj
         index = ids.index(current) if current in ids else -step
         self.session.select_object(ids[(index + step) % len(ids)])
-
-    def jump_to_issue(self, forward: bool) -> None:
-        ids = [r.obj_id for r in self.session.doc.objects()]
-        frame = next_issue(issue_frames(self.session.doc.document, ids), self.session.frame, forward)
-        if frame is None:
-            self.session.message.emit("No low-confidence or jump frame " + ("after" if forward else "before") + " this one.")
-        else:
-            self.session.set_frame(frame)

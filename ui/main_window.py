@@ -133,9 +133,9 @@ class MainWindow(QMainWindow):
         self._show_view_values()
         s.prompts.pendingChanged.connect(self._show_pending)
 
-    def _on_review_dock(self, visible: bool) -> None:
-        if not self.review_dock.isHidden() != self.actions["review.mode"].isChecked():
-            self.actions["review.mode"].setChecked(not self.review_dock.isHidden())
+    def _on_review_dock(self, _visible: bool) -> None:
+        # closed by its title bar's button: review mode goes off (a dock behind a tab stays on)
+        self.actions["review.mode"].setChecked(not self.review_dock.isHidden())
 
     def _show_view_values(self, *_: object) -> None:
         self.status.show_view_values(self.tools.brush_size, self.overlay_style.opacity)

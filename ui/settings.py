@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QByteArray, QSettings
 
 from annotator.checkpoint_settings import CheckpointSettings
+from annotator.suspect import SuspectThresholds
 
 LAYOUT_VERSION = 1
 MAX_RECENT = 10
@@ -59,6 +60,20 @@ class AppSettings:
     brush_size = _Value("tools/brush_size", 20, int, "Brush diameter in image pixels.")
     frame_cache_mb = _Value("cache/frames_mb", 512, int)
     feature_cache_frames = _Value("cache/feature_frames", 16, int, "How many frames' image features the engine keeps.")
+    # the one "suspect" rule (annotator.suspect): the timeline's colours and J
+    suspect_low_iou = _Value("suspect/low_iou", SuspectThresholds.low_iou, float,
+                             "Predicted IoU below this is suspect.", clamp=(0.0, 0.99))
+    suspect_good_iou = _Value("suspect/good_iou", SuspectThresholds.good_iou, float,
+                              "Predicted IoU at or above this is shown fully green.", clamp=(0.01, 1.0))
+    suspect_area_jump = _Value("suspect/area_jump", SuspectThresholds.area_jump, float,
+                               "An area change by more than this factor between frames is suspect.", clamp=(1.05, 100.0))
+
+    def suspect_thresholds(self) -> SuspectThresholds:
+        """The saved thresholds; the defaults where the saved ones contradict each other."""
+        try:
+            return SuspectThresholds(self.suspect_low_iou, self.suspect_good_iou, self.suspect_area_jump)
+        except ValueError:
+            return SuspectThresholds()
 
     # -- recent files ----------------------------------------------------------------------
     def recent_files(self) -> list[str]:
