@@ -16,6 +16,12 @@ from annotator.project import relink_video
 from core.formats import Dataset, FormatError, Track, claim_target, dataset_format, export_dataset, import_dataset
 from core.formats.dataset import frame_stem
 from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES, frames_folder, write_frames
+from core.formats.options import MASKLET, ExportOptions, as_options, export_frames, frame_names_style
+from core.formats.overlap import SINGLE_LABEL_FORMATS, overlap_losses
+from core.formats.overlap import report as overlap_report
+from core.formats.yolo_seg import polygon_losses
+from core.formats.yolo_seg import report as polygon_report
+from core.formats.ytvis import read_ytvis_videos
 from core.types import CancelCheck, ProgressCallback
 
 # metadata key of the dataset's own name for the video (SA-V video_id, COCO file-name prefix)
@@ -39,6 +45,8 @@ def document_to_dataset(doc: AnnotationDocument) -> Dataset:
             edited_frames=frozenset(f for f, e in masks.items() if e.source in _HUMAN_SOURCES),
             attributes=dict(record.attributes),
         ))
+    # dataset-level extras kept from an import (core.formats.categories' "categories" table among them);
+    # a project's own label schema goes into attributes["categories"] here, the one place exports read it
     attributes = {k: v for k, v in doc.metadata.items() if k != NAME_KEY}
     return Dataset(name=name, width=video.width, height=video.height, frame_count=video.frame_count,
                    fps=video.fps, tracks=tracks, attributes=attributes)
@@ -88,7 +96,8 @@ class FrameImages:
     overwrite: bool = False
 
 
-def frames_to_write(doc: AnnotationDocument, fmt: str, out: str | Path, stride: int = 1) -> Path | None:
+def frames_to_write(doc: AnnotationDocument, fmt: str, out: str | Path,
+                    stride: ExportOptions | int = 1) -> Path | None:
     """The folder an export of ``doc`` as ``fmt`` to ``out`` writes the video's frames to, or None: the
     format names no frame files, or the video is a folder holding exactly those frames already."""
     if fmt not in FORMATS_WITH_FRAMES:
@@ -97,12 +106,26 @@ def frames_to_write(doc: AnnotationDocument, fmt: str, out: str | Path, stride: 
     folder = frames_folder(Path(out), dataset.name)
     video = Path(doc.video.path) if doc.video is not None and doc.video.path else None
     if video is not None and video.is_dir() and video.resolve() == folder.resolve() and all(
-            (folder / f"{frame_stem(f)}.jpg").is_file() for f in dataset.selected_frames(stride)):
+            (folder / f"{frame_stem(f)}.jpg").is_file() for f in export_frames(dataset, stride)):
         return None
     return folder
 
 
-def _write_frames(doc: AnnotationDocument, fmt: str, out: Path, stride: int, images: FrameImages,
+def export_report(doc: AnnotationDocument, fmt: str, options: ExportOptions | int = 1,
+                  cancel: CancelCheck | None = None) -> list[str]:
+    """What an export of ``doc`` as ``fmt`` loses, as lines for the user ([] when nothing): per object,
+    the pixels a one-label-per-pixel format (DAVIS, MOTS PNG) drops where objects overlap, or the pixels
+    YOLO's polygons get wrong. Reads the masks once; ``cancel`` stops it (then [])."""
+    if fmt not in SINGLE_LABEL_FORMATS and fmt != "yolo":
+        return []
+    dataset = document_to_dataset(doc)
+    frames = export_frames(dataset, options)
+    if fmt == "yolo":
+        return polygon_report([loss for loss in polygon_losses(dataset, frames, cancel) if loss.wrong])
+    return overlap_report(overlap_losses(dataset, frames, cancel), dataset_format(fmt).title)
+
+
+def _write_frames(doc: AnnotationDocument, fmt: str, out: Path, stride: ExportOptions, images: FrameImages,
                   progress: ProgressCallback | None, cancel: CancelCheck | None) -> None:
     from core.frames import FrameSourceError, open_frames  # only this export decodes video
 
@@ -116,7 +139,7 @@ def _write_frames(doc: AnnotationDocument, fmt: str, out: Path, stride: int, ima
     except FrameSourceError as exc:
         raise FormatError(str(exc)) from None
     try:
-        write_frames(source.get, document_to_dataset(doc).selected_frames(stride), folder, images.quality,
+        write_frames(source.get, export_frames(document_to_dataset(doc), stride), folder, images.quality,
                      images.overwrite, progress, cancel)
     except FrameSourceError as exc:
         raise FormatError(str(exc)) from None
@@ -125,33 +148,49 @@ def _write_frames(doc: AnnotationDocument, fmt: str, out: Path, stride: int, ima
 
 
 def export_document(
-    doc: AnnotationDocument, fmt: str, out: str | Path, stride: int = 1, overwrite: bool = False,
+    doc: AnnotationDocument, fmt: str, out: str | Path, stride: ExportOptions | int = 1, overwrite: bool = False,
     progress: ProgressCallback | None = None, cancel: CancelCheck | None = None, frames: FrameImages | None = None,
 ) -> None:
     """Export ``doc`` as ``fmt`` (see core.formats.FORMATS) to ``out``; all or nothing. Raises FormatError.
 
+    stride: the export's options (core.formats.options.ExportOptions: stride, all frames, frame
+    naming, video id), or just the stride.
     frames: also write the video's frames where the export's file names point (COCO, YouTube-VIS
     only), before the JSON file, so that a JSON file in place always has its frames.
     """
     out = Path(out)
+    options = as_options(stride)
     if frames is not None:
         if fmt not in FORMATS_WITH_FRAMES:
             raise FormatError(f"only COCO and YouTube-VIS name frame files; {dataset_format(fmt).title} exports masks only")
+        if frame_names_style(options, document_to_dataset(doc)) != MASKLET:
+            raise FormatError("the video's frames are written as NAME/00000.jpg; CVAT frame names point into "
+                              "CVAT's task instead (no frames to write)")
         claim_target(out, fmt, overwrite)  # a refusal of the JSON file comes before the frames' work
-        _write_frames(doc, fmt, out, stride, frames, progress, cancel)
-    export_dataset(document_to_dataset(doc), fmt, out, stride, overwrite, progress, cancel)
+        _write_frames(doc, fmt, out, options, frames, progress, cancel)
+    export_dataset(document_to_dataset(doc), fmt, out, options, overwrite, progress, cancel)
 
 
-def import_document(path: str | Path, fmt: str, video: str | Path | None = None) -> AnnotationDocument:
+def import_documents(path: str | Path, fmt: str) -> list[AnnotationDocument]:
+    """Every video of a dataset file as its own document (YouTube-VIS files may hold several; other
+    formats give one). Raises FormatError."""
+    if fmt == "ytvis":
+        return [dataset_to_document(d) for d in read_ytvis_videos(Path(path))]
+    return [dataset_to_document(import_dataset(Path(path), fmt))]
+
+
+def import_document(path: str | Path, fmt: str, video: str | Path | None = None,
+                    video_id: int | None = None) -> AnnotationDocument:
     """Read a dataset as a new document; with ``video``, check it fits and link it (else linked later).
+    ``video_id`` picks one video of a YouTube-VIS file holding several.
 
     Raises FormatError for the dataset, ProjectError for a video that does not fit.
     """
-    doc = dataset_to_document(import_dataset(Path(path), fmt))
+    doc = dataset_to_document(import_dataset(Path(path), fmt, video_id))
     if video is not None:
         relink_video(doc, video)
     return doc
 
 
 __all__ = ["FrameImages", "dataset_to_document", "default_export_path", "document_to_dataset", "export_document",
-           "export_stem", "frames_to_write", "import_document"]
+           "export_report", "export_stem", "frames_to_write", "import_document", "import_documents"]

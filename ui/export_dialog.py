@@ -6,6 +6,8 @@ in the project's or video's folder and follows the format until the user types a
 Before writing, the dialog asks core.formats.target what the place holds: it refuses a folder
 that is not a previous export of the format, and asks before replacing anything (ui.export_notice).
 For COCO and YouTube-VIS it can also write the video's frames where the file names point.
+Only annotated frames are written unless "All frames" is ticked; frame names can follow CVAT's
+(video or image task); formats that lose pixels say per object how many (ui.export_report).
 """
 
 from __future__ import annotations
@@ -21,11 +23,17 @@ from PySide6.QtWidgets import (
 
 from ui.dialog_buttons import action_buttons, ok_button
 from ui.export_notice import consent, show_exported
+from ui.export_report import ExportReport
 
 from annotator.document import AnnotationDocument
 from annotator.project_exchange import FrameImages, default_export_path, export_document, frames_to_write
 from core.formats import FORMATS, ExportCancelled, ExportTarget, FormatError, inspect_target
 from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES
+from core.formats.options import CVAT_IMAGE, CVAT_VIDEO, MASKLET, ExportOptions
+
+NAMED_FRAMES = ("coco", "ytvis", "datumaro")  # formats whose files name the frames
+FRAME_NAME_CHOICES = (("As imported (else NAME/00004.jpg)", None), ("NAME/00004.jpg (Masklet, SA-V)", MASKLET),
+                      ("frame_000004.jpg (CVAT video task)", CVAT_VIDEO), ("00004.jpg (CVAT image task)", CVAT_IMAGE))
 
 
 def snapshot(doc: AnnotationDocument) -> AnnotationDocument:
@@ -34,6 +42,7 @@ def snapshot(doc: AnnotationDocument) -> AnnotationDocument:
     copy_.objects = dict(doc.objects)
     copy_.masks = {k: dict(v) for k, v in doc.masks.items()}
     copy_.prompts = {k: dict(v) for k, v in doc.prompts.items()}
+    copy_.metadata = dict(doc.metadata)  # imported ids, names and categories go back out
     return copy_
 
 
@@ -43,8 +52,8 @@ class ExportJob(QObject):
     progress = Signal(int, int)
     finished = Signal(str)
 
-    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: int, overwrite: bool = False,
-                 frames: FrameImages | None = None) -> None:
+    def __init__(self, doc: AnnotationDocument, fmt: str, out: Path, stride: ExportOptions | int,
+                 overwrite: bool = False, frames: FrameImages | None = None) -> None:
         """overwrite: the user agreed to replace what is at ``out`` (see core.formats.target);
         frames: also write the video's frames beside a COCO / YouTube-VIS file."""
         super().__init__()
@@ -105,20 +114,33 @@ class ExportDialog(QDialog):
         frames_row.addWidget(self.quality)
         self.with_frames.toggled.connect(self.quality.setEnabled)
         self.quality.setEnabled(False)
+        self.all_frames = QCheckBox("Also write frames nobody annotated (as frames with no object)")
+        self.all_frames.setObjectName("exportAllFrames")
+        self.frame_names = QComboBox()
+        self.frame_names.setObjectName("exportFrameNames")
+        for label, style in FRAME_NAME_CHOICES:
+            self.frame_names.addItem(label, style)
+        self.report = ExportReport()
+        self.report.use_png.connect(self._use_png)
         self.bar = QProgressBar()
         self.status = QLabel("")
         form = QFormLayout()
         form.addRow("Format", self.format)
         form.addRow("Save to", row)
         form.addRow("Every Nth frame", self.stride)
+        form.addRow("", self.all_frames)
+        form.addRow("Frame names", self.frame_names)
         form.addRow("Frames", frames_row)
         self.buttons = action_buttons(self, "Export", self.start)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.report)
         layout.addWidget(self.bar)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.format.currentIndexChanged.connect(self._format_changed)
+        self.stride.valueChanged.connect(self._options_changed)
+        self.all_frames.toggled.connect(self._options_changed)
         self._format_changed()
         self.setMinimumWidth(560)  # room for a whole path
 
@@ -131,7 +153,19 @@ class ExportDialog(QDialog):
             return None
         return default_export_path(self.doc, fmt or self.format.currentData(), self.default_dir)
 
+    def options(self) -> ExportOptions:
+        """The export's options as the form says them."""
+        return ExportOptions(self.stride.value(), self.all_frames.isChecked(), self.frame_names.currentData())
+
+    def _options_changed(self) -> None:
+        self.report.request(snapshot(self.doc), self.format.currentData(), self.options())
+
+    def _use_png(self) -> None:
+        self.set_format("png")
+
     def _format_changed(self) -> None:
+        self._options_changed()
+        self.frame_names.setEnabled(self.format.currentData() in NAMED_FRAMES)
         named = self.format.currentData() in FORMATS_WITH_FRAMES  # the other formats name no frame files
         self.with_frames.setEnabled(named)
         self.quality.setEnabled(named and self.with_frames.isChecked())
@@ -148,7 +182,8 @@ class ExportDialog(QDialog):
             folder = start if Path(start).is_dir() else str(Path(start).parent)
             path = QFileDialog.getExistingDirectory(self, "Export into folder", folder)
         else:
-            path, _ = QFileDialog.getSaveFileName(self, "Export to", start, "JSON (*.json)")
+            kind = {".xml": "XML (*.xml)", ".txt": "Text (*.txt)"}.get(fmt.suffix, "JSON (*.json)")
+            path, _ = QFileDialog.getSaveFileName(self, "Export to", start, kind)
         if path:
             self.path.setText(path)
 
@@ -162,14 +197,14 @@ class ExportDialog(QDialog):
         overwrite = self._consent(out, fmt)
         frames = None
         if overwrite is not None and fmt in FORMATS_WITH_FRAMES and self.with_frames.isChecked():
-            folder = frames_to_write(self.doc, fmt, out, self.stride.value())
+            folder = frames_to_write(self.doc, fmt, out, self.options())
             replace_frames = self._consent(folder, "frames") if folder is not None else False
             frames = FrameImages(self.quality.value(), replace_frames) if replace_frames is not None else None
             overwrite = overwrite if frames is not None else None
         if overwrite is None:
             self.status.setText("Nothing exported.")
             return
-        self.job = ExportJob(self.doc, fmt, out, self.stride.value(), overwrite, frames)
+        self.job = ExportJob(self.doc, fmt, out, self.options(), overwrite, frames)
         self.job.progress.connect(self._progress)
         self.job.finished.connect(self._finished)
         ok_button(self.buttons).setEnabled(False)
@@ -204,6 +239,10 @@ class ExportDialog(QDialog):
         """For a refused folder: the format's own name inside it (a new file or folder there)."""
         default = self.default_path(target.fmt) if target.fmt in FORMATS else None
         return target.path / default.name if default is not None and target.path.is_dir() else None
+
+    def done(self, result: int) -> None:
+        self.report.cancel()  # a report still running is of no use once the dialog closes
+        super().done(result)
 
     def reject(self) -> None:
         if self.job is not None:
