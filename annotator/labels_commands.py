@@ -25,11 +25,13 @@ def objects_with_label(doc: AnnotationDocument, name: str) -> list[int]:
 
 
 def relabelled_objects(doc: AnnotationDocument, old: LabelSchema, new: LabelSchema) -> dict[int, ObjectRecord]:
-    """The object records a change of schema from ``old`` to ``new`` implies: renamed labels
-    (same id, another name) rename their objects' category; deleted labels leave theirs unlabelled."""
+    """The object records a change of schema from ``old`` to ``new`` implies: a label kept by name
+    gives its objects the new spelling; a renamed label (same id, its name gone) renames its objects'
+    category; a deleted label leaves its objects unlabelled."""
     changed: dict[int, ObjectRecord] = {}
     for label in old.labels:
-        after = new.by_id(label.label_id)
+        # the same name first (an imported file gives its own ids), then the same id (a rename)
+        after = new.find(label.name) or new.by_id(label.label_id)
         target = UNLABELLED if after is None else after.name
         if target == label.name:
             continue

@@ -92,6 +92,7 @@ def _prompt_json(prompt: Prompt) -> dict:
         "points": np.asarray(prompt.points, dtype=np.float64).reshape(-1, 2).tolist(),
         "labels": np.asarray(prompt.labels, dtype=np.int64).reshape(-1).tolist(),
         "box": None if prompt.box is None else np.asarray(prompt.box, dtype=np.float64).reshape(4).tolist(),
+        **({"choice": int(prompt.choice)} if prompt.choice is not None else {}),  # optional (issue 17)
     }
 
 
@@ -164,7 +165,10 @@ def _prompt(obj_id: int, data: dict) -> Prompt:
     if len(points) != len(labels):
         raise ProjectError(f"object {obj_id} has a prompt with {len(points)} points and {len(labels)} labels")
     box = data.get("box")
-    return Prompt(frame=int(data["frame"]), obj_id=obj_id, points=points, labels=labels,
+    choice = data.get("choice")  # optional (issue 17): which of SAM 2's three masks was chosen
+    if choice is not None and (not isinstance(choice, int) or isinstance(choice, bool) or not 0 <= choice <= 2):
+        raise ProjectError(f"object {obj_id} has a prompt whose mask choice {choice!r} is not 0, 1 or 2")
+    return Prompt(frame=int(data["frame"]), obj_id=obj_id, points=points, labels=labels, choice=choice,
                   box=None if box is None else np.asarray(box, dtype=np.float32).reshape(4))
 
 

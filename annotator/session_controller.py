@@ -25,6 +25,7 @@ from annotator.requests import CloseVideoRequest, FollowRequest, OpenVideoReques
 from annotator.runs import Runs
 from annotator.labels_session import LabelEdits
 from annotator.track_commands import TrackFixes
+from annotator.alternatives import Alternatives
 from annotator.worker import InlineWorker, WorkerHandle
 from core.types import FrameSource
 
@@ -80,6 +81,9 @@ class SessionController(QObject):
         self.runs = Runs(self)
         self.labels = LabelEdits(self)  # the label schema, objects' labels and attributes (issue 17)
         self.tracks = TrackFixes(self)  # merge, split, swap (issue 17)
+        self.alternatives = Alternatives(self)  # SAM 2's three masks of the last click (issue 17)
+        # first of its listeners: views never see a selected object that is gone (an undo, a merge)
+        self.doc.objectsChanged.connect(self._keep_selection)
         self.model_status.ready.connect(self._on_model_ready)
         self.worker.worker.failed.connect(self._on_worker_failed)  # a bound method: queued to this thread
 
@@ -273,6 +277,10 @@ class SessionController(QObject):
         """Make ``obj_id`` the object clicks, boxes and strokes go to."""
         self.current_obj = obj_id if obj_id is not None and self.doc.has_object(obj_id) else None
         self.currentObjectChanged.emit(self.current_obj or 0)
+
+    def _keep_selection(self) -> None:
+        if self.current_obj is not None and not self.doc.has_object(self.current_obj):
+            self.select_object(min(self.doc.document.objects, default=None))
 
     def edit_object(self, obj_id: int, **changes: Any) -> None:
         record = self.doc.object(obj_id)

@@ -18,6 +18,8 @@ class Prompt:
     points: (N, 2) float32, pixels of the original frame, x then y.
     labels: (N,) int32, 1 positive, 0 negative.
     box: (4,) float32 (x0, y0, x1, y1) pixels, or None.
+    choice: which of SAM 2's three masks for these clicks the annotator chose (0..2), for
+    prompts SAM 2 answers with three (a single click); None: the one of best predicted IoU.
     """
 
     frame: int
@@ -25,6 +27,7 @@ class Prompt:
     points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int32))
     box: np.ndarray | None = None
+    choice: int | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -60,10 +63,15 @@ class ObjectMask:
 
 @dataclass(frozen=True)
 class FrameResult:
-    """Every requested object's mask on one finished frame."""
+    """Every requested object's mask on one finished frame.
+
+    alternatives: after a prompt SAM 2 answered with three masks, obj_id -> those three in
+    SAM 2's order (the one in ``objects`` is the chosen one); empty otherwise.
+    """
 
     frame: int
     objects: dict[int, ObjectMask]
+    alternatives: dict[int, tuple[ObjectMask, ...]] = field(default_factory=dict)
 
 
 class ProgressCallback(Protocol):

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QBrush, QColor, QContextMenuEvent, QCursor, QImage, QMouseEvent, QPainter, QPen, QPixmap, QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem, QGraphicsItemGroup, QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsScene,
     QGraphicsView, QWidget,
@@ -60,10 +62,13 @@ def rgba_to_qimage(rgba: np.ndarray) -> QImage:
 
 
 class Canvas(QGraphicsView):
-    """Signals: zoomChanged(scale: float); cursorMoved(x: float, y: float) in image pixels."""
+    """Signals: zoomChanged(scale: float); cursorMoved(x: float, y: float) in image pixels;
+    menuRequested(x: float, y: float, global_pos: QPoint): the context menu of image pixel (x, y),
+    asked for with a right click the tool leaves free (``CanvasTool.wants_menu``) or the Menu key."""
 
     zoomChanged = Signal(float)
     cursorMoved = Signal(float, float)
+    menuRequested = Signal(float, float, QPoint)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -283,6 +288,17 @@ class Canvas(QGraphicsView):
             self.unsetCursor()
         elif self.tool is not None and self._image_size != (0, 0):
             self.tool.release(self.image_pos(event.position()), event.button())
+        event.accept()
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:  # noqa: N802
+        keyboard = event.reason() == QContextMenuEvent.Reason.Keyboard
+        wants = getattr(self.tool, "wants_menu", None)
+        if self._image_size == (0, 0) or not (keyboard or (wants is not None and wants(event.modifiers()))):
+            event.ignore()
+            return
+        view = self.viewport().mapFromGlobal(QCursor.pos()) if keyboard else event.pos()
+        pos = self.image_pos(QPointF(view))
+        self.menuRequested.emit(pos.x(), pos.y(), self.viewport().mapToGlobal(view))
         event.accept()
 
     def leaveEvent(self, event: object) -> None:  # noqa: N802

@@ -17,6 +17,7 @@ from annotator.worker import WorkerHandle
 from ui.canvas import Canvas
 from ui.edit_actions import EditActions
 from ui.file_actions import FileActions
+from ui.label_actions import LabelActions
 from ui.menus import build_menus, build_toolbar
 from ui.navigation import NavigationBar
 from ui.objects_panel import ObjectsPanel
@@ -63,6 +64,7 @@ class MainWindow(QMainWindow):
         self.propagation = PropagationControls(session, actions, self.timeline, self.progress, self)
         self.edits = EditActions(session, self.tools, self.canvas, self.overlay_style, self.objects, actions, self)
         self.files = FileActions(self, session, self.settings, actions, build_menus(self, actions), self)
+        self.label_actions = LabelActions(self, session, self.canvas, self.overlay_style, actions)
         build_toolbar(self, actions)
         self.status = StatusBar(session, self.progress, self)
         self.setStatusBar(self.status)

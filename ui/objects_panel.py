@@ -1,19 +1,23 @@
 """The objects panel: the document's objects with colour, name, category and visibility.
 
-Add (at any time, also mid-video after a propagation), rename and set the category in place,
-change the colour, delete, hide, solo, lock or unlock the current frame. Every change that
-touches the annotation goes through the session (undoable); hide and solo only change the view.
+Add (at any time, also mid-video after a propagation), rename and choose the label in place (from
+the project's label list, with completion), change the colour, delete, hide, solo, lock or unlock
+the current frame; a right click opens the object's menu (ui.object_menu); the selected object's
+attribute values are edited below the list (ui.attributes_panel). Every change that touches the
+annotation goes through the session (undoable); hide, solo and colouring by label only change the view.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QColorDialog, QHeaderView, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget,
+    QAbstractItemView, QColorDialog, QComboBox, QCompleter, QHeaderView, QStyledItemDelegate, QStyleOptionViewItem,
+    QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget,
 )
 
 from annotator.session_controller import SessionController
+from ui.attributes_panel import AttributesPanel
 from ui.overlay import OverlayStyle
 
 COL_NAME, COL_CATEGORY, COL_SHOWN, COL_FRAMES = range(4)
@@ -23,6 +27,34 @@ def swatch(color: tuple[int, int, int], size: int = 14) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(QColor(*color))
     return QIcon(pixmap)
+
+
+class LabelDelegate(QStyledItemDelegate):
+    """The category cell's editor: the project's labels in an editable list that completes
+    without regard to case (a name not in the list becomes a new label)."""
+
+    def __init__(self, session: SessionController, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.session = session
+
+    def createEditor(self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex) -> QWidget:  # noqa: N802
+        combo = QComboBox(parent)
+        combo.setObjectName("labelEditor")
+        combo.setEditable(True)
+        combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for label in self.session.labels.schema.labels:
+            combo.addItem(swatch(label.color), label.name)
+        completer = QCompleter(self.session.labels.schema.names(), combo)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        combo.setCompleter(completer)
+        return combo
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:  # noqa: N802
+        editor.setCurrentText(str(index.data()))
+
+    def setModelData(self, editor: QWidget, model: object, index: QModelIndex) -> None:  # noqa: N802
+        model.setData(index, editor.currentText())
 
 
 class ObjectsPanel(QWidget):
@@ -37,9 +69,17 @@ class ObjectsPanel(QWidget):
         self.session, self.style = session, style
         bar = QToolBar()
         bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-        for name in ("object.add", "object.delete", "object.color", "object.hide", "object.solo", "object.lock"):
+        for name in ("object.add", "object.delete", "object.color", "object.hide", "object.solo", "object.lock",
+                     "labels.edit", "view.color_by_label"):
             bar.addAction(actions[name])
         self.table = QTableWidget(0, 4)
+        self.table.setItemDelegateForColumn(COL_CATEGORY, LabelDelegate(session, self.table))
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        from ui.object_menu import ObjectMenu  # it draws its swatches with this module's
+
+        self.menu = ObjectMenu(session, style, actions, self)
+        self.attributes = AttributesPanel(session)
         self.table.setHorizontalHeaderLabels(["Object", "Category", "Shown", "Frames"])
         self.table.verticalHeader().hide()
         self.table.setWordWrap(False)  # a long name is elided on one line, the row keeps its height
@@ -54,13 +94,15 @@ class ObjectsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(bar)
-        layout.addWidget(self.table)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.attributes)
         self._updating = False
         self.table.itemChanged.connect(self._item_changed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         doc = session.doc
         doc.objectsChanged.connect(self.rebuild)
         doc.documentReset.connect(self.rebuild)
+        doc.labelsChanged.connect(self.rebuild)
         doc.masksChanged.connect(lambda obj_id, frames: self._update_counts())
         session.currentObjectChanged.connect(self._select_row)
         style.changed.connect(self.rebuild)
@@ -71,7 +113,7 @@ class ObjectsPanel(QWidget):
             records = self.session.doc.objects()
             self.table.setRowCount(len(records))
             for row, record in enumerate(records):
-                name = QTableWidgetItem(swatch(record.color), record.name)
+                name = QTableWidgetItem(swatch(self.style.color_of(record, self.session.doc.labels)), record.name)
                 name.setData(Qt.ItemDataRole.UserRole, record.obj_id)
                 name.setToolTip(f"id {record.obj_id}")
                 self.table.setItem(row, COL_NAME, name)
@@ -126,9 +168,15 @@ class ObjectsPanel(QWidget):
         if item.column() == COL_NAME and item.text().strip():
             self.session.edit_object(obj_id, name=item.text().strip())
         elif item.column() == COL_CATEGORY and item.text().strip():
-            self.session.edit_object(obj_id, category=item.text().strip())
+            if not self.session.labels.set_label(obj_id, item.text()):
+                self.rebuild()
         elif item.column() == COL_SHOWN:
             self.style.set_hidden(obj_id, item.checkState() != Qt.CheckState.Checked)
+
+    def _context_menu(self, pos: QPoint) -> None:
+        row = self.table.rowAt(pos.y())
+        if row >= 0:
+            self.menu.build(self.obj_id_at(row)).popup(self.table.viewport().mapToGlobal(pos))
 
     def choose_color(self) -> None:
         obj_id = self.session.current_obj

@@ -13,6 +13,8 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QColor
 
+from annotator.document import ObjectRecord
+from annotator.labels import LabelSchema
 from annotator.session_controller import SessionController
 from ui.canvas import Canvas, Marker
 from ui.frame_loader import FrameLoader
@@ -80,6 +82,16 @@ class OverlayStyle(QObject):
         self.hidden: set[int] = set()
         self.solo: int | None = None
         self.masks_visible = True
+        self.color_by_label = False  # masks in their label's colour (the schema's), else the object's
+
+    def color_of(self, record: ObjectRecord, labels: LabelSchema) -> tuple[int, int, int]:
+        """The colour ``record`` is drawn in: its label's when colouring by label and the label is listed."""
+        label = labels.find(record.category) if self.color_by_label else None
+        return label.color if label is not None else record.color
+
+    def set_color_by_label(self, on: bool) -> None:
+        self.color_by_label = bool(on)
+        self.changed.emit()
 
     def visible(self, obj_id: int) -> bool:
         if not self.masks_visible:
@@ -126,6 +138,7 @@ class OverlayPresenter(QObject):
         doc.promptsChanged.connect(lambda obj_id, frame: self.refresh_markers())
         doc.objectsChanged.connect(self.refresh)
         doc.documentReset.connect(self.refresh)
+        doc.labelsChanged.connect(self.refresh)
         style.changed.connect(self.refresh)
 
     def _on_frame(self, frame: int) -> None:
@@ -172,7 +185,7 @@ class OverlayPresenter(QObject):
             else:
                 mask = doc.mask_array(record.obj_id, frame)
             if mask is not None:
-                layers.append((mask, record.color))
+                layers.append((mask, self.style.color_of(record, doc.labels)))
         if not layers:  # nothing to paint: no frame-sized image to compose and upload
             self.canvas.set_overlay(None)
             return

@@ -66,8 +66,15 @@ class ToolController(QObject):
                             else min(self.brush_size - 1, round(self.brush_size * factor)))
 
     # -- gestures --------------------------------------------------------------------------
+    def wants_menu(self, modifiers: Qt.KeyboardModifier) -> bool:
+        """Whether a right click opens the canvas's context menu (the select tool, or Alt held)
+        instead of being the tool's gesture (a negative click, an erasing stroke)."""
+        return self.tool is Tool.SELECT or bool(modifiers & Qt.KeyboardModifier.AltModifier)
+
     def press(self, pos: QPointF, button: Qt.MouseButton, modifiers: Qt.KeyboardModifier) -> None:
         left, right = button == Qt.MouseButton.LeftButton, button == Qt.MouseButton.RightButton
+        if right and self.wants_menu(modifiers):
+            return  # the context menu's click (Canvas.contextMenuEvent)
         negative = right or bool(modifiers & Qt.KeyboardModifier.ShiftModifier)
         if self.tool is Tool.POINT and (left or right):
             self.session.prompts.click(pos.x(), pos.y(), positive=not negative)
