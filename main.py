@@ -13,7 +13,7 @@ from typing import Sequence
 from core import __version__
 from core.allocator import one_heap
 
-HEADLESS_COMMANDS = ("track", "export", "import", "models")
+HEADLESS_COMMANDS = ("track", "export", "import", "models", "batch")
 
 USAGE = f"""\
 usage: masklet [-h] [--version] [VIDEO_OR_PROJECT]
@@ -29,6 +29,7 @@ headless commands (no display needed):
   export   write a project as COCO, YouTube-VIS, SA-V, DAVIS or per-object PNGs
   import   make a project from a SA-V, COCO, YouTube-VIS or PNG dataset
   models   list, download or locate the official SAM 2 checkpoints
+  batch    track the videos of a manifest on Ray (a local one by default)
 
 Run `masklet COMMAND --help` for a command's options.
 

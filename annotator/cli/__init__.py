@@ -12,6 +12,7 @@ COMMANDS = {
     "export": "annotator.cli.export",
     "import": "annotator.cli.import_",
     "models": "annotator.cli.models",
+    "batch": "annotator.cli.batch",
 }
 
 
