@@ -8,6 +8,8 @@ than it exists, :func:`recovery_available` says so and :func:`recover` loads it.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -20,9 +22,15 @@ DEFAULT_INTERVAL_S = 60.0
 
 
 def autosave_path(project_path: str | Path) -> Path:
-    """``/a/b.masklet`` -> ``/a/b.masklet.autosave``."""
+    """``/a/b.masklet`` -> ``/a/b.masklet.autosave``; a name too long for that (file names stop
+    at 255 bytes) keeps its first 200 bytes and a hash of the whole: ``NAME~HASH.autosave``."""
     project_path = Path(project_path)
-    return project_path.with_name(project_path.name + AUTOSAVE_SUFFIX)
+    name = project_path.name + AUTOSAVE_SUFFIX
+    raw = os.fsencode(project_path.name)
+    if len(raw) + len(AUTOSAVE_SUFFIX) > 255:
+        short = os.fsdecode(raw[:200].decode("utf-8", "ignore").encode("utf-8"))
+        name = f"{short}~{hashlib.sha256(raw).hexdigest()[:12]}{AUTOSAVE_SUFFIX}"
+    return project_path.with_name(name)
 
 
 def autosave(doc: AnnotationDocument, project_path: str | Path) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -22,6 +23,7 @@ from typing import IO, NamedTuple
 from annotator.document import AnnotationDocument, VideoRef
 from annotator.project_schema import SCHEMA_VERSION, ProjectError, document_from_json, document_to_json
 from core.formats.atomic import write_file_atomic
+from core.validation.inputs import protect_input, protected_as
 from core.formats.rle_check import first_invalid
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
 ]
 
 PROJECT_SUFFIX = ".masklet"
+PROJECT_INPUT = "the project file"  # what an export is told a protected project path is
 # gzip level 1: about as small as level 6 on RLE text, several times faster to write.
 _GZIP_LEVEL = 1
 _CHUNK = 1 << 20
@@ -62,30 +65,41 @@ def encode_project(doc: AnnotationDocument, project_dir: Path | None = None) -> 
     return gzip.compress(text.encode("utf-8"), compresslevel=_GZIP_LEVEL, mtime=0)
 
 
-def save_project(doc: AnnotationDocument, path: str | Path) -> None:
+def save_project(doc: AnnotationDocument, path: str | Path, *, exclusive: bool | None = None) -> None:
     """Save ``doc`` to ``path`` atomically; afterwards the autosave beside it is stale and removed.
 
+    exclusive: ``path`` must not exist when the file is put in place (a second writer racing
+    for the same new path fails, nothing written); None: so when nothing is there now. Never over a file this process reads as
+    something else (the video, a dataset being imported).
     Raises ProjectError (one line) if it cannot be written; the previous file is then intact.
     """
     from annotator.autosave import discard_autosave  # autosave builds on this module
 
     path = Path(path)
+    if exclusive is None:
+        exclusive = not os.path.lexists(path)
+    reading = protected_as(path)
+    if reading is not None and reading != PROJECT_INPUT:
+        raise ProjectError(f"cannot save {path}: it is {reading}; choose another file name")
     try:
         payload = encode_project(doc, path.parent)
     except ValueError as exc:  # NaN scores, unencodable attributes
         raise ProjectError(f"cannot save {path.name}: {exc}") from None
     except TypeError as exc:
         raise ProjectError(f"cannot save {path.name}: an attribute is not JSON ({exc})") from None
-    write_to(path, payload)
+    write_to(path, payload, exclusive=exclusive)
+    protect_input(path, PROJECT_INPUT)
     discard_autosave(path)
 
 
-def write_to(path: Path, payload: bytes) -> None:
+def write_to(path: Path, payload: bytes, *, exclusive: bool = False) -> None:
     """Write ``payload`` to ``path`` atomically, as ProjectError on failure."""
     if not path.parent.is_dir():
         raise ProjectError(f"cannot save {path}: the folder {path.parent} does not exist")
     try:
-        write_file_atomic(path, lambda handle: _write_chunks(handle, payload))
+        write_file_atomic(path, lambda handle: _write_chunks(handle, payload), exclusive=exclusive)
+    except FileExistsError:
+        raise ProjectError(f"cannot save {path}: another program created it meanwhile; nothing was written") from None
     except OSError as exc:
         raise ProjectError(f"cannot save {path}: {exc.strerror or exc}; the previous file is unchanged") from None
 
@@ -108,6 +122,7 @@ def read_project(path: str | Path) -> tuple[AnnotationDocument, str | None]:
     try:
         if not path.is_file():
             raise ProjectError("no such file")
+        protect_input(path, PROJECT_INPUT)
         try:
             raw = path.read_bytes()
         except OSError as exc:

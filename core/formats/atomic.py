@@ -10,12 +10,21 @@ import contextlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import IO, Callable, Iterator
 
 from core.formats.dataset import FormatError
-from core.formats.target import ExportTarget, TargetState, claim_target
+from core.formats.target import ExportTarget, TargetState, claim_target, claimed_new, protect_input
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; stale temporaries are then left alone
+    fcntl = None  # type: ignore[assignment]
+
+_NAME_ROOM = 200  # bytes of the target's name kept in a temporary's name (file names stop at 255)
+_TEMP_SUFFIXES = (".tmp", ".partial", ".old")
 
 
 def _fsync_dir(path: Path) -> None:
@@ -29,25 +38,111 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_file_atomic(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Call ``write`` on a temporary file in ``path``'s folder, flush, fsync, then os.replace it onto path.
+def temp_prefix(name: str) -> str:
+    """``.NAME.`` for the temporaries of ``NAME``, cut to fit: a 250-byte name still gets one."""
+    raw = os.fsencode(name)
+    if len(raw) > _NAME_ROOM:
+        name = os.fsdecode(raw[:_NAME_ROOM].decode("utf-8", "ignore").encode("utf-8")) + "~"
+    return f".{name}."
+
+
+def _lock(fd: int) -> None:
+    """Hold an advisory lock on a temporary while it is in use: a temporary nobody holds is an
+    earlier crash's leftover (``clean_stale``)."""
+    if fcntl is not None:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def clean_stale(folder: Path, name: str) -> list[Path]:
+    """Remove the temporaries of ``name`` in ``folder`` that no running writer holds (left by a
+    process that was killed); the ones removed. Only Masklet's own temporary names are looked at."""
+    if fcntl is None:
+        return []
+    removed: list[Path] = []
+    prefix = temp_prefix(name)
+    try:
+        candidates = [p for p in folder.iterdir() if p.name.startswith(prefix) and p.name.endswith(_TEMP_SUFFIXES)]
+    except OSError:
+        return []
+    for candidate in candidates:
+        try:
+            fd = os.open(candidate, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue  # a writer is working in it right now
+        try:
+            if candidate.is_dir() and not candidate.is_symlink():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+        finally:
+            os.close(fd)
+    return removed
+
+
+def _default_mode() -> int:
+    """What a plain ``open(path, "w")`` would give a new file: 0o666 less the umask."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _real_target(path: Path) -> Path:
+    """``path`` made absolute; through a symbolic link, the file it points to (the link stays)."""
+    path = Path(os.path.abspath(path))
+    if os.path.islink(path) and os.path.exists(path):
+        return Path(os.path.realpath(path))
+    return path
+
+
+def write_file_atomic(path: Path, write: Callable[[IO[bytes]], None], *, exclusive: bool | None = None) -> None:
+    """Call ``write`` on a temporary file in ``path``'s folder, flush, fsync, then move it onto path.
 
     If ``write`` raises (or the disk fills), the temporary file is deleted and ``path`` keeps
-    its previous content.
+    its previous content. A replaced file keeps its permissions; a new one gets the umask's.
+    exclusive: the file must not exist at the moment it is put in place (FileExistsError, and
+    nothing written, when another writer got there first); None: as the last
+    ``claim_target`` of this path said (exclusive when it found nothing there).
+    Afterwards temporaries of ``path`` left by a killed writer are removed.
     """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    path = _real_target(Path(path))
+    if exclusive is None:
+        exclusive = claimed_new(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path.name), suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
+            _lock(handle.fileno())
             write(handle)
             handle.flush()
+            try:
+                mode = stat.S_IMODE(os.stat(path).st_mode)
+            except OSError:
+                mode = _default_mode()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+            if exclusive:
+                os.link(tmp, path)  # fails if anything is at path by now: create-exclusive
+                tmp.unlink()
+            else:
+                os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+    clean_stale(path.parent, path.name)
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -67,7 +162,17 @@ def _merge(tmp: Path, target: ExportTarget) -> None:
     clash = [rel for rel in new if rel not in replaced and os.path.lexists(path / rel)]
     if clash:
         raise FormatError(f"{path / clash[0]} is not Masklet's; the export stops rather than replace it")
-    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+    aside = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name), suffix=".old", dir=path.parent))
+    held = _hold_folder(aside)
+    try:
+        _merge_via(tmp, target, new, aside)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+def _merge_via(tmp: Path, target: ExportTarget, new: list[str], aside: Path) -> None:
+    path = target.path
     moved_old: list[str] = []
     moved_new: list[str] = []
     try:
@@ -102,19 +207,39 @@ def atomic_directory(path: Path, fmt: str, overwrite: bool = False) -> Iterator[
     (see ``_merge``): every other file there stays. On any exception the temporary folder is
     removed and ``path`` is as it was.
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # "." and "..": a real name, beside which the temporaries go
     claim_target(path, fmt, overwrite)  # before the work, not after it
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    path = _real_target(path)  # a link to a previous export: the export replaces it there
+    tmp = Path(tempfile.mkdtemp(prefix=temp_prefix(path.name), suffix=".partial", dir=path.parent))
+    held = _hold_folder(tmp)
     try:
         yield tmp
         target = claim_target(path, fmt, overwrite)  # the folder may have changed during the work
         if target.state is TargetState.NEW:
-            os.replace(tmp, path)
+            try:
+                os.rename(tmp, path)  # onto a folder another writer made meanwhile: refused (not empty)
+            except OSError as exc:
+                if not os.path.lexists(path):
+                    raise
+                raise FormatError(f"{path} was created by another program during the export; nothing was written "
+                                  f"({exc.strerror or exc})") from None
             _fsync_dir(path.parent)
         else:
             _merge(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if held is not None:
+            os.close(held)
+    clean_stale(path.parent, path.name)
+
+
+def _hold_folder(folder: Path) -> int | None:
+    """A locked descriptor of a temporary folder (see ``_lock``); None where locks do not exist."""
+    if fcntl is None:
+        return None
+    fd = os.open(folder, os.O_RDONLY)
+    _lock(fd)
+    return fd
 
 
 def write_json_export(path: Path, fmt: str, overwrite: bool, build: Callable[[], object]) -> None:
@@ -124,9 +249,15 @@ def write_json_export(path: Path, fmt: str, overwrite: bool, build: Callable[[],
     """
     path = Path(path)
     claim_target(path, fmt, overwrite)  # before the work, not after it
-    text = json.dumps(build())
+    try:
+        text = json.dumps(build(), allow_nan=False)  # strict JSON: NaN and Infinity are not JSON
+    except ValueError as exc:
+        raise FormatError(f"{path}: not written, a value is not a finite number ({exc})") from None
     claim_target(path, fmt, overwrite)
-    write_file_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+    try:
+        write_file_atomic(path, lambda handle: handle.write(text.encode("utf-8")))
+    except FileExistsError:
+        raise FormatError(f"{path} was created by another program during the export; nothing was written") from None
 
 
 def read_json(path: Path, what: str) -> object:
@@ -134,6 +265,7 @@ def read_json(path: Path, what: str) -> object:
     path = Path(path)
     if not path.is_file():
         raise FormatError(f"{path} is not a file")
+    protect_input(path, f"the {what} file being read")
     try:
         with open(path, "rb") as handle:
             return json.loads(handle.read().decode("utf-8"))

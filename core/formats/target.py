@@ -23,12 +23,15 @@ folder. How a previous export and a layout's files are recognised: :mod:`core.fo
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
 from core.formats.dataset import FormatError
 from core.formats.layout import FOLDER_FORMATS, TITLES, json_is_export, scan_folder
+from core.validation.inputs import protect_input, protected_as, protected_inputs  # noqa: F401 - re-exported
 
 
 class TargetState(Enum):
@@ -131,14 +134,65 @@ def _folder_target(path: Path, fmt: str) -> ExportTarget:
                         f"choose another folder", (), scan.other + files, scan.dirs)
 
 
+# The state the last claim of each real path found: a write to a path claimed as NEW is
+# create-exclusive (core.formats.atomic), so of two writers racing for it one fails cleanly.
+_claimed: dict[str, TargetState] = {}
+_lock = threading.Lock()
+
+
+def claimed_new(path: Path) -> bool:
+    """True when the last claim of ``path`` found nothing there (see ``claim_target``)."""
+    with _lock:
+        return _claimed.get(os.path.realpath(path)) is TargetState.NEW
+
+
+def _inputs_hit(path: Path, target: ExportTarget) -> str | None:
+    """One line when writing ``target`` would replace something this process reads."""
+    real = os.path.realpath(path)
+    inputs = protected_inputs()
+    if real in inputs:
+        return f"{path} is {inputs[real]}; an export never writes over what it reads: choose another path"
+    for rel in target.replaced:
+        what = inputs.get(os.path.realpath(Path(real) / rel))
+        if what is not None:
+            return f"{path / rel} is {what}; an export never writes over what it reads: choose another folder"
+    return None
+
+
 def inspect_target(path: Path, fmt: str) -> ExportTarget:
-    """What exporting ``fmt`` to ``path`` would do (reads the folder; writes nothing)."""
+    """What exporting ``fmt`` to ``path`` would do (reads the folder; writes nothing).
+
+    A path that is a symbolic link is judged by what it points to: a link to Masklet's own
+    previous export is that export; a link to anything else that exists is refused (the file
+    or folder behind it is the user's: give its own path to replace it); a broken link too.
+    """
     if fmt not in TITLES:
         raise FormatError(f"unknown format {fmt!r} (one of {', '.join(TITLES)})")
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # "." names the folder it is, with a parent beside it
     if not path.parent.is_dir():
         return ExportTarget(path, fmt, TargetState.REFUSED, f"the folder {path.parent} does not exist")
-    return (_folder_target if fmt in FOLDER_FORMATS else _file_target)(path, fmt)
+    judge = _folder_target if fmt in FOLDER_FORMATS else _file_target
+    reading = protected_as(path)
+    if reading is not None:
+        return ExportTarget(path, fmt, TargetState.REFUSED,
+                            f"{path} is {reading}; an export never writes over what it reads: choose another path")
+    real = Path(os.path.realpath(path))
+    if os.path.islink(path):
+        if not real.exists():
+            return ExportTarget(path, fmt, TargetState.REFUSED,
+                                f"{path} is a broken symbolic link (to {real}): choose another path")
+        behind = judge(real, fmt)
+        if behind.state in (TargetState.OTHER_FILE, TargetState.LAYOUT):
+            return ExportTarget(path, fmt, TargetState.REFUSED,
+                                f"{path} is a symbolic link to {real}, which Masklet did not write; "
+                                f"to replace it, give that path itself")
+        target = behind
+    else:
+        target = judge(path, fmt)
+    hit = _inputs_hit(path, target)
+    if hit is not None:
+        return ExportTarget(path, fmt, TargetState.REFUSED, hit)
+    return target
 
 
 def claim_target(path: Path, fmt: str, overwrite: bool) -> ExportTarget:
@@ -147,6 +201,8 @@ def claim_target(path: Path, fmt: str, overwrite: bool) -> ExportTarget:
     Raises FormatError (one line) when refused, TargetExists when consent is needed and not given.
     """
     target = inspect_target(path, fmt)
+    with _lock:
+        _claimed[os.path.realpath(target.path)] = target.state
     if target.refused:
         raise FormatError(target.message)
     if target.needs_consent and not overwrite:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.validation.inputs import protect_input
 from core.frames.base import CachedFrames
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file, fingerprint_images
@@ -38,6 +39,7 @@ def open_frames(path: str | Path, *, cache_mb: int = 512, folder_fps: float = DE
     an image folder (a folder has none of its own). Raises FrameSourceError with one line.
     """
     p = _checked(path)
+    protect_input(p, "the video" if p.is_file() else "the video's frame folder")
     try:
         if p.is_dir():
             return FolderFrames(p, cache_mb=cache_mb, fps=folder_fps)
