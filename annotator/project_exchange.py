@@ -14,6 +14,7 @@ from pathlib import Path
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, color_for
 from annotator.project import relink_video
 from core.formats import Dataset, FormatError, Track, claim_target, dataset_format, export_dataset, import_dataset
+from core.formats.categories import CATEGORIES_KEY
 from core.formats.dataset import frame_stem
 from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES, frames_folder, write_frames
 from core.formats.options import MASKLET, ExportOptions, as_options, export_frames, frame_names_style
@@ -43,13 +44,30 @@ def document_to_dataset(doc: AnnotationDocument) -> Dataset:
             track_id=obj_id, name=record.name, category=record.category,
             masks={frame: entry.rle for frame, entry in masks.items()},
             edited_frames=frozenset(f for f, e in masks.items() if e.source in _HUMAN_SOURCES),
-            attributes=dict(record.attributes),
+            attributes=dict(record.attributes), frame_attributes=label_values(doc, record, masks),
         ))
     # dataset-level extras kept from an import (core.formats.categories' "categories" table among them);
     # a project's own label schema goes into attributes["categories"] here, the one place exports read it
     attributes = {k: v for k, v in doc.metadata.items() if k != NAME_KEY}
+    if doc.labels:  # the schema's ids and names (stable across exports), the imported table's others after
+        schema_ids = doc.labels.category_ids()
+        kept = [c for c in attributes.get(CATEGORIES_KEY) or [] if isinstance(c, dict)
+                and c.get("name") not in schema_ids and c.get("id") not in schema_ids.values()]
+        attributes[CATEGORIES_KEY] = [{"id": i, "name": n} for n, i in schema_ids.items()] + kept
     return Dataset(name=name, width=video.width, height=video.height, frame_count=video.frame_count,
                    fps=video.fps, tracks=tracks, attributes=attributes)
+
+
+def label_values(doc: AnnotationDocument, record: ObjectRecord, masks: dict) -> dict[int, dict[str, object]]:
+    """frame -> the object's label attribute values there (its per-object values, then the frame's own
+    or their defaults), on the frames it has a mask; empty when its category is not a label."""
+    label = doc.labels.find(record.category)
+    if label is None or not label.attributes:
+        return {}
+    base = {a.name: record.attributes.get(a.name, a.initial()) for a in label.object_attributes()}
+    base.update({a.name: a.initial() for a in label.frame_attributes()})
+    return {f: {**base, **{k: v for k, v in record.frame_attributes.get(f, {}).items() if label.attribute(k)}}
+            for f in masks}
 
 
 def dataset_to_document(dataset: Dataset) -> AnnotationDocument:

@@ -80,7 +80,8 @@ def to_coco(
                 "id": len(annotations) + 1, "image_id": image_id, "category_id": cat_ids[track.category],
                 "segmentation": rle.to_coco(), "area": float(rle.area), "bbox": list(rle.bbox),
                 "iscrowd": 0, "track_id": tid,
-                "attributes": {"track_id": tid, "keyframe": True, "occluded": False},
+                "attributes": {"track_id": tid, "keyframe": True, "occluded": False,
+                               **track.frame_attributes.get(frame, {})},  # the label schema's values
             })
         if progress is not None:
             progress(done, len(frames), "COCO")

@@ -40,6 +40,9 @@ class Track:
     masks: dict[int, Rle] = field(default_factory=dict)
     edited_frames: frozenset[int] = frozenset()
     attributes: dict[str, object] = field(default_factory=dict)
+    # frame -> the object's label attribute values on that frame (per object and per frame, from the
+    # project's label schema), written where a format has a place per annotation (COCO "attributes")
+    frame_attributes: dict[int, dict[str, object]] = field(default_factory=dict)
 
 
 @dataclass
