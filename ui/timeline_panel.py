@@ -79,8 +79,8 @@ class TimelinePanel(QWidget):
         actions["timeline.fit"].triggered.connect(timeline.fit)
         self.scale.valueChanged.connect(timeline.set_px_per_frame)
         self.hbar.valueChanged.connect(self._on_scroll)
-        self.first.valueChanged.connect(self._on_range_edit)
-        self.last.valueChanged.connect(self._on_range_edit)
+        self.first.valueChanged.connect(self._on_first_edit)
+        self.last.valueChanged.connect(self._on_last_edit)
         self.clear_range.clicked.connect(timeline.clear_selection)
         self.legend_button.toggled.connect(self.legend.setVisible)
         timeline.viewChanged.connect(self._on_view)
@@ -128,5 +128,9 @@ class TimelinePanel(QWidget):
             box.blockSignals(False)
         self.clear_range.setEnabled(selected)
 
-    def _on_range_edit(self, _value: int) -> None:
-        self.timeline.set_selection(self.first.value(), self.last.value())
+    def _on_first_edit(self, first: int) -> None:
+        """A first frame past the last one moves the last one along (and the other way round)."""
+        self.timeline.set_selection(first, max(first, self.last.value()))
+
+    def _on_last_edit(self, last: int) -> None:
+        self.timeline.set_selection(min(last, self.first.value()), last)
