@@ -69,7 +69,8 @@ class AlternativeCommand(QUndoCommand):
 
 
 class Alternatives(QObject):
-    """The alternatives of the last click. Signal changed() when they come or go or another is chosen."""
+    """The alternatives of the last click. Signal changed() when an offer comes or goes or another
+    mask is chosen; after any undo or redo, ``available()`` may have changed too (it reads the log)."""
 
     changed = Signal()
 
@@ -79,7 +80,6 @@ class Alternatives(QObject):
         self._offer: Offer | None = None
         # connected after Prompting's handler, so the click's step is in the document by then
         session.worker.worker.promptDone.connect(self._on_done)
-        session.undo_stack.indexChanged.connect(self._on_history)
         session.doc.documentReset.connect(self._forget)
 
     def _on_done(self, request_id: int, result: FrameResult) -> None:
@@ -95,9 +95,6 @@ class Alternatives(QObject):
     def _forget(self) -> None:
         self._offer = None
         self.changed.emit()
-
-    def _on_history(self, _index: int) -> None:
-        self.changed.emit()  # available() looks at the log again
 
     def _current(self) -> PromptInput | None:
         """The log's last input when it is the offered click (with any choice), else None."""

@@ -23,6 +23,10 @@ import math
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from annotator.document import AnnotationDocument
 
 LABELS_FORMAT = "masklet-labels"
 LABELS_VERSION = 1
@@ -290,6 +294,15 @@ def canonical_category(schema: LabelSchema, category: str) -> str:
     if label is None:
         raise LabelError(f"the category {category!r} is not a label ({', '.join(schema.names())})")
     return label.name
+
+
+def with_labels(doc: "AnnotationDocument", schema: LabelSchema) -> None:
+    """Give a document the schema, and each labelled object its label's per-object attribute defaults."""
+    doc.labels = schema
+    for obj_id, record in list(doc.objects.items()):
+        values = schema.object_values(record.category, record.attributes)
+        if values != record.attributes:
+            doc.objects[obj_id] = replace(record, attributes=values)
 
 
 def merged_import(current: LabelSchema, imported: LabelSchema, in_use: list[str]) -> LabelSchema:

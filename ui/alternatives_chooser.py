@@ -57,6 +57,7 @@ class AlternativesChooser(QFrame):
         actions["prompt.previous_alternative"].triggered.connect(lambda: session.alternatives.cycle(-1))
         session.alternatives.changed.connect(self.refresh)
         session.frameChanged.connect(self.refresh)
+        session.undo_stack.indexChanged.connect(self.refresh)  # an undo may take the click back
         self.move(8, 8)
         self.refresh()
 
