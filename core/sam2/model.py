@@ -9,6 +9,7 @@ parameters maskmem_tpos_enc, no_mem_embed, no_mem_pos_enc, no_obj_ptr, no_obj_em
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -69,6 +70,9 @@ class SamHeadsOutput:
     high_res_masks: Tensor
     obj_ptr: Tensor
     object_score_logits: Tensor
+    # (B, T, C) the decoder's output tokens (T = 4 with multimask), for a memory policy that
+    # needs the pointer of another mask than the chosen one (core.video.policies.sam2long)
+    sam_output_tokens: Tensor | None = None
 
 
 class Sam2Model(nn.Module):
@@ -170,6 +174,8 @@ class Sam2Model(nn.Module):
         mask_inputs: Tensor | None = None,
         high_res_features: list[Tensor] | None = None,
         multimask_output: bool = False,
+        choose: "Callable[[Tensor, Tensor], Tensor] | None" = None,
+        object_threshold: float = 0.0,
     ) -> SamHeadsOutput:
         """Prompt encoder + mask decoder + object pointer (official ``_forward_sam_heads``).
 
@@ -178,6 +184,10 @@ class Sam2Model(nn.Module):
           (B, N) int: 1 positive, 0 negative, 2/3 box corners, -1 padding. None: no points.
         mask_inputs: (B, 1, H, W) mask logits/probabilities; resized (bilinear, antialiased) to
           (4h, 4w) when it has another size. high_res_features: ImageFeatures.high_res_features.
+        choose(ious (B, M), high_res_multimasks (B, M, S, S)) -> (B,) long: which of the multimask
+          outputs each object uses (a memory policy's choice, core.video.policies); None: the best
+          predicted IoU. object_threshold: object-score logit above which the object counts as
+          present (0 in SAM 2; a memory policy may lower it).
         """
         b = backbone_features.size(0)
         device = backbone_features.device
@@ -215,7 +225,7 @@ class Sam2Model(nn.Module):
             repeat_image=False,
             high_res_features=high_res_features,
         )
-        is_obj_appearing = object_score_logits > 0
+        is_obj_appearing = object_score_logits > object_threshold
         if self.config.pred_obj_scores:
             # the memory sees a hard choice between object and no object, as the mask does
             low_res_multimasks = torch.where(is_obj_appearing[:, None, None], low_res_multimasks, NO_OBJ_SCORE)
@@ -226,7 +236,7 @@ class Sam2Model(nn.Module):
 
         sam_output_token = sam_output_tokens[:, 0]
         if multimask_output:
-            best = torch.argmax(ious, dim=-1)
+            best = torch.argmax(ious, dim=-1) if choose is None else choose(ious, high_res_multimasks)
             batch = torch.arange(b, device=device)
             low_res_masks = low_res_multimasks[batch, best].unsqueeze(1)
             high_res_masks = high_res_multimasks[batch, best].unsqueeze(1)
@@ -246,7 +256,17 @@ class Sam2Model(nn.Module):
             high_res_masks=high_res_masks,
             obj_ptr=obj_ptr,
             object_score_logits=object_score_logits,
+            sam_output_tokens=sam_output_tokens,
         )
+
+    def pointer_of(self, token: Tensor, object_score_logits: Tensor, object_threshold: float = 0.0) -> Tensor:
+        """The object pointer (B, C) of one decoder output token (B, C), as ``forward_sam_heads``
+        makes it for the token it chose."""
+        obj_ptr = self.obj_ptr_proj(token)
+        if self.config.pred_obj_scores:
+            appearing = object_score_logits > object_threshold
+            obj_ptr = self._no_object_pointer(obj_ptr, object_score_logits.sigmoid() if self.config.soft_no_obj_ptr else appearing.float())
+        return obj_ptr
 
     def _no_object_pointer(self, obj_ptr: Tensor, appearing: Tensor) -> Tensor:
         """Blend in the learned no-object pointer where the object is absent; appearing (B, 1) in [0, 1]."""

@@ -22,6 +22,8 @@ from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.allocator import for_clicks, for_tracking, release_free_memory
 from core.video.features import FeatureCache
 from core.video.legs import Leg, Pass, passes
+from core.video.memory_policy import MemoryPolicyConfig
+from core.video.policies import policy_for
 from core.video.preprocess import prompt_to_points
 from core.video.state import ObjectTrack, PointInputs, SpareMemories
 from core.video.steps import StepContext, commit_pending, prompt_step, to_object_masks, track_frame
@@ -65,7 +67,7 @@ class VideoSession:
         self.video_size = (int(info.height), int(info.width))
         self.keep_logits = keep_logits
         self.corrections_as_conditioning = corrections_as_conditioning
-        self._ctx = StepContext(model, self.num_frames, fill_hole_area)
+        self._ctx = StepContext(model, self.num_frames, fill_hole_area, video_size=self.video_size)
         self._features = FeatureCache(model, frames.get, feature_cache_frames)
         self._tracks: dict[int, ObjectTrack] = {}
         cfg = model.config
@@ -104,6 +106,22 @@ class VideoSession:
     def memory_bytes(self) -> int:
         """Bytes of tracking tensors held for all objects (image features not included)."""
         return sum(t.memory_bytes() for t in self._tracks.values())
+
+    def memory_policy(self, obj_id: int) -> MemoryPolicyConfig:
+        """The object's memory policy (SAM 2's own for an object the session does not know)."""
+        track = self._tracks.get(obj_id)
+        return track.memory if track is not None else policy_for_default()
+
+    def set_memory_policy(self, obj_id: int, config: MemoryPolicyConfig) -> None:
+        """Track ``obj_id`` with the memory policy ``config`` (core.video.memory_policy) from now on.
+
+        A different policy starts with a fresh state (its filter, store or pathways); the same
+        one is left as it is. The object's prompts and memories so far stay.
+        """
+        track = self._track(obj_id, create=True)
+        if track.memory != config:
+            track.memory = config
+            track.policy_state = policy_for(config).new_state()
 
     # ------------------------------------------------------------------ prompts
     def prefetch_features(self, frame: int) -> None:
@@ -156,7 +174,9 @@ class VideoSession:
     def _prompt(self, track: ObjectTrack, frame: int, points: PointInputs | None, mask: torch.Tensor | None) -> FrameResult:
         is_init_cond = frame not in track.tracked
         reverse = False if is_init_cond else track.tracked[frame]
-        is_cond = is_init_cond or self.corrections_as_conditioning
+        policy = policy_for(track.memory)
+        # a policy other than SAM 2's makes a correction a conditioning frame (docs/memory_policies.md)
+        is_cond = is_init_cond or self.corrections_as_conditioning or policy.corrections_as_conditioning
         prev_logits = None
         if points is not None:
             prev = track.latest_output(frame, is_cond)
@@ -166,6 +186,7 @@ class VideoSession:
         feats = self._features.get(frame)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits)
         (track.temp_cond if is_cond else track.temp_non_cond)[frame] = entry
+        policy.on_prompt(track, frame)
         masks = to_object_masks({track.obj_id: entry}, self.video_size, self.keep_logits)
         self._results.setdefault(track.obj_id, {})[frame] = masks[track.obj_id]
         return FrameResult(frame, masks)
@@ -224,6 +245,7 @@ class VideoSession:
             order, reverse = step_pass.frames(), step_pass.reverse
             for track in tracks:
                 commit_pending(self._ctx, track, self._features.get)
+                policy_for(track.memory).start_pass(track, order[0], reverse)
             for step, frame in enumerate(order):
                 if cancel is not None and cancel():
                     return
@@ -231,12 +253,19 @@ class VideoSession:
                     self._read_ahead(order[step + 1 : step + 1 + 2 * READ_AHEAD_FRAMES])
                 feats: ImageFeatures = self._features.get(frame)
                 entries = {t.obj_id: t.cond[frame] for t in tracks if frame in t.cond}
+                for t in tracks:
+                    if frame in t.cond:
+                        policy_for(t.memory).visit_conditioning(t, frame, reverse)
                 to_track = [t for t in tracks if frame not in t.cond]
                 if to_track:
-                    entries.update(track_frame(self._ctx, to_track, frame, reverse, feats))
+                    entries.update(track_frame(self._ctx, to_track, frame, reverse, feats, locked))
                 for track in tracks:
                     track.tracked[frame] = reverse
-                    spare, needed = track.evict(frame, reverse, cfg.num_maskmem, max_ptrs)
+                    keep = policy_for(track.memory).memory_frames(
+                        self.model, track, frame + (-1 if reverse else 1), reverse, self.num_frames,
+                        None if locked is None else (lambda f, o=track.obj_id: locked(o, f)),
+                    )
+                    spare, needed = track.evict(frame, reverse, cfg.num_maskmem, max_ptrs, keep)
                     for obj_id, t in self._spare.update(track.obj_id, spare, needed):
                         self._tracks[obj_id].drop_features(t)
                 shown = {
@@ -348,6 +377,12 @@ class EngineCheckpoint:
     tracks: dict[int, ObjectTrack]
     spare: SpareMemories
     results: dict[int, dict[int, ObjectMask]]
+
+
+def policy_for_default() -> MemoryPolicyConfig:
+    from core.video.memory_policy import parse_policy
+
+    return parse_policy(None)
 
 
 def _without_logits(m: ObjectMask) -> ObjectMask:

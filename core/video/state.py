@@ -20,7 +20,11 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field, replace
 
+from typing import Any
+
 import torch
+
+from core.video.memory_policy import MemoryPolicyConfig, Sam2Memory
 
 RECENT_STARTS = 4  # propagation start frames kept as anchors
 
@@ -40,6 +44,8 @@ class MemoryEntry:
     obj_ptr: torch.Tensor
     score: torch.Tensor
     iou: float
+    # positive low-resolution pixels of the mask (-1: not counted); a policy's "object absent"
+    area: int = -1
 
 
 @dataclass
@@ -74,6 +80,10 @@ class ObjectTrack:
     temp_non_cond: dict[int, MemoryEntry] = field(default_factory=dict)
     tracked: dict[int, bool] = field(default_factory=dict)
     starts: deque[int] = field(default_factory=lambda: deque(maxlen=RECENT_STARTS))
+    # the object's memory policy (core.video.memory_policy) and that policy's state (its copy()
+    # gives an independent one; None for SAM 2's own, which has none)
+    memory: MemoryPolicyConfig = field(default_factory=Sam2Memory)
+    policy_state: Any = None
 
     def copy(self) -> "ObjectTrack":
         """An independent copy sharing the tensors (no step writes into a tensor it did not make;
@@ -85,7 +95,8 @@ class ObjectTrack:
         return ObjectTrack(
             self.obj_id, dict(self.points), dict(self.masks), entries(self.cond), entries(self.non_cond),
             entries(self.temp_cond), entries(self.temp_non_cond), dict(self.tracked),
-            deque(self.starts, maxlen=RECENT_STARTS),
+            deque(self.starts, maxlen=RECENT_STARTS), self.memory,
+            None if self.policy_state is None else self.policy_state.copy(),
         )
 
     def prompted_frames(self) -> set[int]:
@@ -101,7 +112,7 @@ class ObjectTrack:
             out = self.non_cond.get(frame)
         return out
 
-    def evict(self, position: int, reverse: bool, num_maskmem: int, max_ptrs: int) -> tuple[list[int], list[int]]:
+    def evict(self, position: int, reverse: bool, num_maskmem: int, max_ptrs: int, keep: "set[int] | frozenset[int]" = frozenset()) -> tuple[list[int], list[int]]:
         """Sort non-conditioning outputs by what the next tracking steps can read.
 
         position: the frame just tracked; reverse: direction of travel. Memory features and
@@ -110,6 +121,7 @@ class ObjectTrack:
         features are dropped here. Returns (spare, needed): frames whose memory features are held
         but not needed (the session keeps a bounded number of those, so a correction click on a
         recently tracked frame reads what the official predictor reads) and frames needed.
+        keep: frames a memory policy will read beyond these (they count as needed).
         """
         step = -1 if reverse else 1
         anchors = list(self.cond) + list(self.starts)
@@ -120,7 +132,7 @@ class ObjectTrack:
         for t in list(self.non_cond):
             behind = (position - t) * step
             near_anchor = min((abs(t - a) for a in anchors), default=None)
-            if 0 <= behind <= mem_reach or (near_anchor is not None and near_anchor <= mem_reach):
+            if t in keep or 0 <= behind <= mem_reach or (near_anchor is not None and near_anchor <= mem_reach):
                 needed.append(t)
                 continue
             entry = self.non_cond[t]

@@ -23,10 +23,11 @@ from core.video.tracker import (
     chosen_iou,
     condition_on_memory,
     encode_memory,
-    gather_memory,
     mask_as_output,
+    memory_tokens,
     run_heads,
 )
+from core.video.policies import policy_for
 
 
 @dataclass
@@ -37,6 +38,7 @@ class StepContext:
     num_frames: int
     fill_hole_area: int
     maskmem_pos: Tensor | None = None  # (1, mem_dim, h, w), set by the first memory encoding
+    video_size: tuple[int, int] | None = None  # (H, W), for policies that look at video-size masks
 
     def memory_pos(self, feats: ImageFeatures) -> Tensor:
         if self.maskmem_pos is None:
@@ -47,8 +49,10 @@ class StepContext:
         return self.maskmem_pos
 
 
-def _frame_memory(ctx: StepContext, track: ObjectTrack, frame: int, reverse: bool, feats: ImageFeatures):
-    return gather_memory(ctx.model, track, frame, reverse, ctx.num_frames, ctx.memory_pos(feats))
+def _frame_memory(ctx: StepContext, track: ObjectTrack, frame: int, reverse: bool, feats: ImageFeatures, locked=None):
+    policy = policy_for(track.memory)
+    selection = policy.select(ctx.model, track, frame, reverse, ctx.num_frames, locked)
+    return memory_tokens(ctx.model, selection, ctx.num_frames, ctx.memory_pos(feats))
 
 
 def prompt_step(
@@ -76,13 +80,19 @@ def prompt_step(
             fused = condition_on_memory(model, feats, memory, 1)
             num_points = 0 if points is None else points.count
             pts = None if points is None else (points.coords.to(model.device), points.labels.to(model.device))
+            policy = policy_for(track.memory)
+            multimask = model.use_multimask(is_init_cond, num_points)
             out = run_heads(
-                model, feats, fused, pts, mask if mask is not None else prev_logits, model.use_multimask(is_init_cond, num_points)
+                model, feats, fused, pts, mask if mask is not None else prev_logits, multimask,
+                object_threshold=policy.object_threshold,
             )
+            record = getattr(policy, "record_prompt", None)
+            if record is not None:  # SAMURAI: its filter restarts from this frame's box
+                record(track, frame, out.high_res_masks[0, 0] if multimask else None)
         pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
         with long_lived():  # kept across frames: outside the heap of the activations
             pred = pred.clone()
-        return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out)[0]))
+        return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out)[0]), int((pred > 0).sum()))
 
 
 def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:
@@ -112,30 +122,43 @@ def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:
 
 
 def track_frame(
-    ctx: StepContext, tracks: list[ObjectTrack], frame: int, reverse: bool, feats: ImageFeatures
+    ctx: StepContext, tracks: list[ObjectTrack], frame: int, reverse: bool, feats: ImageFeatures, locked=None
 ) -> dict[int, MemoryEntry]:
     """Track several objects on a frame none of them has a prompt on; store and return outputs.
 
-    Objects whose memories have the same layout go through memory attention and the heads
-    together (one batch); each gets a new memory, stored in bfloat16.
+    Objects with the same memory policy whose memories have the same layout go through memory
+    attention and the heads together (one batch); each gets a new memory, stored in bfloat16.
+    locked(obj_id, frame) -> True: that object's mask there is locked (policies never drop it).
     """
     model = ctx.model
     results: dict[int, MemoryEntry] = {}
     with torch.inference_mode():
-        memories = [_frame_memory(ctx, t, frame, reverse, feats) for t in tracks]
-        groups: dict[tuple[int, int], list[int]] = {}
-        for i, mem in enumerate(memories):
-            groups.setdefault(mem.layout, []).append(i)
-        for members in groups.values():
+        memories = {}
+        groups: dict[tuple, list[int]] = {}
+        for i, t in enumerate(tracks):
+            policy = policy_for(t.memory)
+            is_locked = None if locked is None else (lambda f, o=t.obj_id: locked(o, f))
+            if not policy.batchable:
+                results[t.obj_id] = policy.track(ctx, t, frame, reverse, feats, is_locked)
+                continue
+            memories[i] = _frame_memory(ctx, t, frame, reverse, feats, is_locked)
+            groups.setdefault((memories[i].layout, t.memory), []).append(i)
+        for (_, config), members in groups.items():
+            policy = policy_for(config)
             batch = [tracks[i] for i in members]
             fused = condition_on_memory(model, feats, [memories[i] for i in members], len(batch))
-            out = run_heads(model, feats, fused, None, None, model.use_multimask(False, 0))
+            chooser = policy.chooser(batch, frame, reverse)
+            out = run_heads(
+                model, feats, fused, None, None, model.use_multimask(False, 0),
+                choose=chooser, object_threshold=policy.object_threshold,
+            )
             maskmem, pos = encode_memory(model, feats, out.high_res_masks, out.object_score_logits, binarize=False)
             if ctx.maskmem_pos is None:
                 with long_lived():
                     ctx.maskmem_pos = pos.clone()
             preds = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
-            ious = chosen_iou(out)
+            ious = chosen_iou(out, None if chooser is None else chooser.chosen)
+            areas = (preds > 0).flatten(1).sum(1).tolist()
             maskmem = maskmem.to(torch.bfloat16)
             for j, track in enumerate(batch):
                 with long_lived():  # kept across frames: outside the heap of the activations
@@ -145,10 +168,27 @@ def track_frame(
                         obj_ptr=out.obj_ptr[j : j + 1].clone(),
                         score=out.object_score_logits[j : j + 1].clone(),
                         iou=float(ious[j]),
+                        area=int(areas[j]),
                     )
                 track.non_cond[frame] = entry
                 results[track.obj_id] = entry
+                policy.after_frame(track, frame, reverse, entry, out, j, ctx.video_size)
+                _reencode_added(ctx, policy, track, feats)
     return results
+
+
+def _reencode_added(ctx: StepContext, policy, track: ObjectTrack, feats: ImageFeatures) -> None:
+    """Frames a policy moved into its conditioning store get their memory again from the
+    binarised mask, as a prompted frame's (DAM4SAM; the released code re-encodes them so)."""
+    take = getattr(policy, "to_reencode", None)
+    if take is None:
+        return
+    size = ctx.model.image_size
+    for entry in take(track):
+        high = F.interpolate(entry.pred_masks, size=(size, size), mode="bilinear", align_corners=False)
+        maskmem, _ = encode_memory(ctx.model, feats, high, entry.score, binarize=True)
+        with long_lived():
+            entry.maskmem = maskmem.to(torch.bfloat16)
 
 
 def to_object_masks(

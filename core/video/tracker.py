@@ -44,6 +44,71 @@ def sine_pe_1d(positions: Tensor, dim: int, temperature: float = 10000.0) -> Ten
     return torch.cat([pe.sin(), pe.cos()], dim=-1)
 
 
+@dataclass
+class MemorySelection:
+    """What one object's tracking step reads on one frame: the choice of a memory policy.
+
+    spatial: (entry, index into ``maskmem_tpos_enc``) per memory frame, conditioning frames
+    first (SAM 2 gives them index ``num_maskmem - 1``, a frame ``t_pos`` steps back
+    ``num_maskmem - t_pos - 1``). pointers: (temporal position, (1, C) object pointer).
+    key_weights: one factor per spatial entry multiplying its memory features (None: all 1).
+    """
+
+    spatial: list[tuple[MemoryEntry, int]]
+    pointers: list[tuple[int, Tensor]]
+    key_weights: list[float] | None = None
+
+
+def select_memory(model: Sam2Model, track: ObjectTrack, frame: int, reverse: bool, num_frames: int) -> MemorySelection:
+    """SAM 2's own selection (the default policy), for ``track`` on ``frame`` (not an initial
+    conditioning frame).
+
+    Conditioning frames all (``max_cond_frames_in_attn`` = -1: no limit), then the last
+    ``num_maskmem - 1`` frames before ``frame`` in the direction of travel, then the object
+    pointers of past conditioning frames and of up to ``max_obj_ptrs - 1`` previous frames.
+    """
+    cfg = model.config
+    num_maskmem = cfg.num_maskmem
+    if cfg.max_cond_frames_in_attn != -1 and len(track.cond) > cfg.max_cond_frames_in_attn:
+        raise NotImplementedError("max_cond_frames_in_attn is not supported")  # no official config uses it
+    if cfg.memory_temporal_stride_for_eval != 1:
+        raise NotImplementedError("memory_temporal_stride_for_eval != 1 is not supported")
+    spatial: list[tuple[MemoryEntry, int]] = [(entry, num_maskmem - 1) for entry in track.cond.values()]
+    for t_pos in range(1, num_maskmem):
+        t_rel = num_maskmem - t_pos
+        prev = frame + t_rel if reverse else frame - t_rel
+        entry = track.non_cond.get(prev)
+        if entry is not None and entry.maskmem is not None:
+            spatial.append((entry, num_maskmem - t_pos - 1))
+    return MemorySelection(spatial, select_pointers(model, track.cond, track.non_cond, frame, reverse, num_frames))
+
+
+def select_pointers(
+    model: Sam2Model, cond: dict[int, MemoryEntry], non_cond: dict[int, MemoryEntry], frame: int, reverse: bool,
+    num_frames: int, usable=None,
+) -> list[tuple[int, Tensor]]:
+    """SAM 2's object pointers: past conditioning frames, then up to ``max_obj_ptrs - 1`` frames
+    back in the direction of travel (those with ``usable(entry)`` when given)."""
+    cfg = model.config
+    if not cfg.use_obj_ptrs_in_encoder:
+        return []
+    max_ptrs = min(num_frames, cfg.max_obj_ptrs_in_encoder)
+    sign = -1 if reverse else 1
+    out: list[tuple[int, Tensor]] = []
+    for t, entry in cond.items():
+        if cfg.only_obj_ptrs_in_the_past_for_eval and not (t >= frame if reverse else t <= frame):
+            continue
+        out.append(((frame - t) * sign if cfg.use_signed_tpos_enc_to_obj_ptrs else abs(frame - t), entry.obj_ptr))
+    for t_diff in range(1, max_ptrs):
+        t = frame + t_diff if reverse else frame - t_diff
+        if t < 0 or t >= num_frames:
+            break
+        entry = non_cond.get(t)
+        if entry is not None and (usable is None or usable(entry)):
+            out.append((t_diff, entry.obj_ptr))
+    return out
+
+
 def gather_memory(
     model: Sam2Model,
     track: ObjectTrack,
@@ -52,76 +117,51 @@ def gather_memory(
     num_frames: int,
     maskmem_pos: Tensor,
 ) -> MemoryTokens:
-    """The memory tokens SAM 2 reads for ``track`` on ``frame`` (not an initial conditioning frame).
+    """The memory tokens SAM 2 reads for ``track`` on ``frame`` (SAM 2's own selection)."""
+    return memory_tokens(model, select_memory(model, track, frame, reverse, num_frames), num_frames, maskmem_pos)
 
-    Conditioning frames all (``max_cond_frames_in_attn`` = -1: no limit), then the last
-    ``num_maskmem - 1`` frames before ``frame`` in the direction of travel, then the object
-    pointers of past conditioning frames and of up to ``max_obj_ptrs - 1`` previous frames.
+
+def memory_tokens(model: Sam2Model, selection: MemorySelection, num_frames: int, maskmem_pos: Tensor) -> MemoryTokens:
+    """A selection as tokens: spatial memories with their temporal encodings, then pointer tokens.
+
     maskmem_pos: (1, mem_dim, h, w), the memory position encoding (the same for every frame).
     """
     cfg = model.config
     device = model.device
-    num_maskmem = cfg.num_maskmem
-    if cfg.max_cond_frames_in_attn != -1 and len(track.cond) > cfg.max_cond_frames_in_attn:
-        raise NotImplementedError("max_cond_frames_in_attn is not supported")  # no official config uses it
-    if cfg.memory_temporal_stride_for_eval != 1:
-        raise NotImplementedError("memory_temporal_stride_for_eval != 1 is not supported")
     pos_flat = maskmem_pos.flatten(2).permute(2, 0, 1)  # (hw, 1, mem_dim)
     chunks: list[Tensor] = []
     pos_chunks: list[Tensor] = []
-
-    def add(entry: MemoryEntry, t_pos: int) -> None:
+    weights = selection.key_weights
+    for i, (entry, tpos_index) in enumerate(selection.spatial):
         assert entry.maskmem is not None
         # stored in bfloat16, read back as float32 (the official code's promotion)
-        chunks.append(entry.maskmem.to(device, torch.float32).flatten(2).permute(2, 0, 1))
-        pos_chunks.append(pos_flat + model.maskmem_tpos_enc[num_maskmem - t_pos - 1])
-
-    for entry in track.cond.values():
-        add(entry, 0)
-    for t_pos in range(1, num_maskmem):
-        t_rel = num_maskmem - t_pos
-        prev = frame + t_rel if reverse else frame - t_rel
-        entry = track.non_cond.get(prev)
-        if entry is not None and entry.maskmem is not None:
-            add(entry, t_pos)
+        feats = entry.maskmem.to(device, torch.float32).flatten(2).permute(2, 0, 1)
+        if weights is not None and weights[i] != 1.0:
+            feats = feats * weights[i]
+        chunks.append(feats)
+        pos_chunks.append(pos_flat + model.maskmem_tpos_enc[tpos_index])
 
     num_ptr_tokens = 0
-    if cfg.use_obj_ptrs_in_encoder:
+    if selection.pointers:
         max_ptrs = min(num_frames, cfg.max_obj_ptrs_in_encoder)
-        sign = -1 if reverse else 1
-        positions: list[int] = []
-        ptrs: list[Tensor] = []
-        for t, entry in track.cond.items():
-            if cfg.only_obj_ptrs_in_the_past_for_eval and not (t >= frame if reverse else t <= frame):
-                continue
-            positions.append((frame - t) * sign if cfg.use_signed_tpos_enc_to_obj_ptrs else abs(frame - t))
-            ptrs.append(entry.obj_ptr)
-        for t_diff in range(1, max_ptrs):
-            t = frame + t_diff if reverse else frame - t_diff
-            if t < 0 or t >= num_frames:
-                break
-            entry = track.non_cond.get(t)
-            if entry is not None:
-                positions.append(t_diff)
-                ptrs.append(entry.obj_ptr)
-        if ptrs:
-            obj_ptrs = torch.stack(ptrs, dim=0)  # (P, 1, C)
-            c, mem_dim = model.hidden_dim, model.mem_dim
-            if cfg.add_tpos_enc_to_obj_ptrs:
-                t_diff_max = max(max_ptrs - 1, 1)
-                tpos_dim = c if cfg.proj_tpos_enc_in_obj_ptrs else mem_dim
-                obj_pos = sine_pe_1d(torch.tensor(positions, device=device) / t_diff_max, tpos_dim)
-                obj_pos = model.obj_ptr_tpos_proj(obj_pos).unsqueeze(1)  # (P, 1, mem_dim)
-            else:
-                obj_pos = obj_ptrs.new_zeros(len(positions), 1, mem_dim)
-            if mem_dim < c:
-                # a pointer becomes c // mem_dim tokens
-                split = c // mem_dim
-                obj_ptrs = obj_ptrs.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
-                obj_pos = obj_pos.repeat_interleave(split, dim=0)
-            chunks.append(obj_ptrs)
-            pos_chunks.append(obj_pos)
-            num_ptr_tokens = int(obj_ptrs.shape[0])
+        positions = [p for p, _ in selection.pointers]
+        obj_ptrs = torch.stack([ptr for _, ptr in selection.pointers], dim=0)  # (P, 1, C)
+        c, mem_dim = model.hidden_dim, model.mem_dim
+        if cfg.add_tpos_enc_to_obj_ptrs:
+            t_diff_max = max(max_ptrs - 1, 1)
+            tpos_dim = c if cfg.proj_tpos_enc_in_obj_ptrs else mem_dim
+            obj_pos = sine_pe_1d(torch.tensor(positions, device=device) / t_diff_max, tpos_dim)
+            obj_pos = model.obj_ptr_tpos_proj(obj_pos).unsqueeze(1)  # (P, 1, mem_dim)
+        else:
+            obj_pos = obj_ptrs.new_zeros(len(positions), 1, mem_dim)
+        if mem_dim < c:
+            # a pointer becomes c // mem_dim tokens
+            split = c // mem_dim
+            obj_ptrs = obj_ptrs.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
+            obj_pos = obj_pos.repeat_interleave(split, dim=0)
+        chunks.append(obj_ptrs)
+        pos_chunks.append(obj_pos)
+        num_ptr_tokens = int(obj_ptrs.shape[0])
     return MemoryTokens(torch.cat(chunks, dim=0), torch.cat(pos_chunks, dim=0), num_ptr_tokens)
 
 
@@ -171,8 +211,14 @@ def run_heads(
     points: tuple[Tensor, Tensor] | None,
     prev_logits: Tensor | None,
     multimask: bool,
+    choose=None,
+    object_threshold: float = 0.0,
 ) -> SamHeadsOutput:
-    """SAM heads on memory-conditioned features; points ((B, P, 2), (B, P)) in model pixels."""
+    """SAM heads on memory-conditioned features; points ((B, P, 2), (B, P)) in model pixels.
+
+    choose / object_threshold: a memory policy's choice among the multimask outputs and its
+    presence threshold (see ``Sam2Model.forward_sam_heads``).
+    """
     coords, labels = points if points is not None else (None, None)
     return model.forward_sam_heads(
         backbone_features=fused,
@@ -181,6 +227,8 @@ def run_heads(
         mask_inputs=prev_logits,
         high_res_features=high_res_for(feats, fused.shape[0]),
         multimask_output=multimask,
+        choose=choose,
+        object_threshold=object_threshold,
     )
 
 
@@ -189,8 +237,11 @@ def mask_as_output(model: Sam2Model, feats: ImageFeatures, mask_inputs: Tensor) 
     return model.use_mask_as_output(feats.image_embed, high_res_for(feats, 1), mask_inputs)
 
 
-def chosen_iou(out: SamHeadsOutput) -> Tensor:
-    """(B,) predicted IoU of the mask each object's output uses (the best one under multimask)."""
+def chosen_iou(out: SamHeadsOutput, chosen: Tensor | None = None) -> Tensor:
+    """(B,) predicted IoU of the mask each object's output uses (the best one under multimask,
+    or the ``chosen`` (B,) indices a memory policy picked)."""
+    if chosen is not None and out.ious.shape[-1] > 1:
+        return out.ious.gather(1, chosen[:, None])[:, 0]
     return out.ious.max(dim=-1).values if out.ious.shape[-1] > 1 else out.ious[:, 0]
 
 
