@@ -16,7 +16,7 @@ from core.types import FrameResult, FrameSource
 from core.video.legs import frames_in
 from annotator.model_loading import EngineFactory, FrameOpener, LoadedModel, ModelLoader
 from annotator.requests import (
-    CloseVideoRequest, FollowRequest, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
+    CloseVideoRequest, FindObjectsRequest, FollowRequest, FoundObjects, LoadModelRequest, OpenVideoRequest, PrefetchRequest, PromptRequest, PropagateRequest,
     Request, RunEnd,
 )
 
@@ -37,6 +37,8 @@ class Listener(Protocol):
     def on_run_finished(self, end: RunEnd) -> None: ...
     def on_failed(self, message: str) -> None: ...
     def on_activity(self, text: str) -> None: ...
+    def on_find_progress(self, request_id: int, done: int, total: int) -> None: ...
+    def on_objects_found(self, found: FoundObjects) -> None: ...
 
 
 class CancelFlags:
@@ -99,6 +101,8 @@ class EngineService:
                 self.listener.on_model_failed(one_line(exc))
             elif isinstance(request, PropagateRequest):
                 self.listener.on_run_finished(RunEnd(request.run_id, True, 0, None, one_line(exc)))
+            elif isinstance(request, FindObjectsRequest):
+                self.listener.on_objects_found(FoundObjects(request.request_id, request.frame, (), False, one_line(exc)))
             else:
                 self.listener.on_failed(one_line(exc))
 
@@ -142,6 +146,15 @@ class EngineService:
                 self.listener.on_activity("")
         elif isinstance(request, PropagateRequest):
             self._propagate(request)
+        elif isinstance(request, FindObjectsRequest):
+            if self._model is None or self._frames is None:
+                raise RuntimeError("no model loaded" if self._model is None else "no video open")
+            from annotator.auto_objects_service import find_objects  # torch: on the worker thread
+
+            self.listener.on_activity(f"finding objects on frame {request.frame}…")
+            found = find_objects(self._model.model, self._frames.get(request.frame), request, self.flags, self.listener)
+            self.listener.on_activity("")
+            self.listener.on_objects_found(found)
 
     def _say_encoding(self, frame: int, otherwise: str = "") -> None:
         """Tell the annotator what the next step waits for: the image encoder, or only the heads."""

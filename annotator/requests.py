@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from annotator.auto_objects import FoundMask
 from core.checkpoints.runtime import ModelSelection
+from core.sam2.auto_params import AutoMaskParams
 from core.video.inputs import EngineInput, MaskInput, PromptInput, TrackInput
 
 Log = tuple[EngineInput, ...]
@@ -80,5 +82,27 @@ class RunEnd:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class FindObjectsRequest:
+    """Run the automatic mask generator on one frame (annotator.auto_objects); cancelled with the
+    worker's cancel(request_id) between point batches."""
+
+    request_id: int
+    frame: int
+    params: AutoMaskParams
+
+
+@dataclass(frozen=True)
+class FoundObjects:
+    """What a FindObjectsRequest found: masks best first (annotator.auto_objects.FoundMask);
+    cancelled: stopped early (no masks); error: one line when it failed."""
+
+    request_id: int
+    frame: int
+    masks: tuple[FoundMask, ...]
+    cancelled: bool = False
+    error: str = ""
+
+
 Request = (LoadModelRequest | OpenVideoRequest | CloseVideoRequest | PromptRequest | PrefetchRequest | FollowRequest
-           | PropagateRequest)
+           | PropagateRequest | FindObjectsRequest)

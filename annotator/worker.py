@@ -45,6 +45,8 @@ class ModelWorker(QObject):
     runFinished = Signal(object)
     failed = Signal(str)
     activity = Signal(str)
+    findProgress = Signal(int, int, int)  # request_id, points done, points in all (FindObjectsRequest)
+    objectsFound = Signal(object)  # FoundObjects
 
     def __init__(self, flags: CancelFlags, loader: ModelLoader, factory: EngineFactory, opener: FrameOpener) -> None:
         super().__init__()

@@ -1,5 +1,8 @@
 """``masklet track VIDEO --prompts PROMPTS.json --checkpoint CKPT [--device auto|cpu|cuda|mps] --out PROJECT``.
 
+(or ``--auto [--auto-frame N] [--auto-every K] [--auto-points P]`` instead of ``--prompts``: every
+object the automatic mask generator finds, tracked both ways; annotator/auto_track.py.)
+
 Runs SAM 2 over a whole video without a window, through the same session code as the window
 (SessionController on an inline worker): every prompt of the prompts file is given first
 (docs/prompts_json.md), then the objects are propagated forward from the earliest prompted
@@ -11,7 +14,6 @@ the end. VIDEO is a video file or a folder of frames.
 from __future__ import annotations
 
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -19,12 +21,12 @@ from annotator.cli.args import CommandParser, parse
 from annotator.cli.progress import TerminalBar
 from annotator.cli.track_prompts import ObjectPrompts, PromptsError, check_against_video, read_prompts
 from annotator.document import AnnotationDocument
-from annotator.labels import LabelError, LabelSchema, canonical_category, read_labels, with_labels
 from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
 
 if TYPE_CHECKING:
     import torch
 
+    from annotator.auto_objects import AutoSpec
     from annotator.model_loading import ModelLoader
 
 PROG = "masklet track"
@@ -33,14 +35,18 @@ PROG = "masklet track"
 def build_parser() -> CommandParser:
     parser = CommandParser(prog=PROG, description="Track objects through a video with SAM 2 and save a project.")
     parser.add_argument("video", metavar="VIDEO", help="a video file or a folder of frames")
-    parser.add_argument("--prompts", required=True, metavar="PROMPTS.json", help="objects and their clicks/boxes")
+    parser.add_argument("--prompts", metavar="PROMPTS.json", help="objects and their clicks/boxes")
+    auto = parser.add_argument_group("automatic objects (instead of --prompts)")
+    auto.add_argument("--auto", action="store_true", help="find every object with the automatic mask generator, track each")
+    auto.add_argument("--auto-frame", type=int, metavar="N", help="the frame to find objects on (default 0)")
+    auto.add_argument("--auto-every", type=int, metavar="K", help="look again every K frames and add what no track covers")
+    auto.add_argument("--auto-points", type=int, metavar="P", help="grid points per side (default 32)")
+    auto.add_argument("--auto-settings", metavar="JSON", help="all settings as batch's \"auto\" object (docs/auto_objects.md)")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="a SAM 2 checkpoint (.pt)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                         help="where the model runs (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--out", required=True, metavar="PROJECT", help=f"the project file to write ({PROJECT_SUFFIX})")
     parser.add_argument("--force", action="store_true", help="replace PROJECT if it exists")
-    parser.add_argument("--labels", metavar="LABELS.json",
-                        help="the project's label schema (Labels… > Export); every object's category must be one of them")
     return parser
 
 
@@ -63,11 +69,12 @@ def cli_loader(checkpoint: Path, device: "torch.device"):
 
 
 def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "torch.device", bar: TerminalBar,
-          loader: "ModelLoader | None" = None) -> AnnotationDocument:
+          loader: "ModelLoader | None" = None, auto: "AutoSpec | None" = None) -> AnnotationDocument:
     """Prompt, propagate both ways, and return the document. Raises the caller's one-line errors.
 
     loader: where the model comes from (default: ``cli_loader``, the checkpoint loaded now);
     ``masklet batch`` passes one that hands out the model its worker loaded once.
+    auto: find the objects automatically instead (annotator/auto_track.py; ``objects`` unused).
     """
     from annotator.model_loading import make_engine, open_frames
     from annotator.session_controller import SessionController
@@ -88,6 +95,14 @@ def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "
         session.open_video(str(video))
         info = session.video
         assert info is not None
+        if auto is not None:  # automatic objects (annotator/auto_track.py)
+            from annotator.auto_track import AutoTrackError, track_auto
+
+            try:
+                track_auto(session, auto, bar)
+            except (AutoTrackError, ValueError) as exc:
+                raise TrackError(errors[0] if errors else str(exc)) from None
+            return session.doc.document
         check_against_video(objects, info.width, info.height, info.frame_count)
         for obj in objects:
             session.add_object(obj.name, obj.category, obj_id=obj.obj_id)
@@ -107,6 +122,27 @@ def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "
         session.shutdown()
 
 
+def _auto_spec(args: object) -> "AutoSpec":
+    """The --auto options as an AutoSpec (ValueError, one line, for a bad value)."""
+    import json
+
+    from annotator.auto_objects import AutoSpec
+
+    settings: dict[str, object] = {}
+    text = getattr(args, "auto_settings")
+    if text:
+        try:
+            settings = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--auto-settings is not JSON: {exc}") from None
+        if not isinstance(settings, dict):
+            raise ValueError("--auto-settings must be a JSON object, e.g. '{\"pred_iou_thresh\": 0.7}'")
+    for flag, key in (("auto_frame", "frame"), ("auto_every", "every"), ("auto_points", "points_per_side")):
+        if getattr(args, flag) is not None:
+            settings[key] = getattr(args, flag)
+    return AutoSpec.from_json(settings)
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse(build_parser(), argv)
     if isinstance(args, int):
@@ -124,15 +160,17 @@ def main(argv: Sequence[str]) -> int:
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 1
-    try:
-        objects = read_prompts(Path(args.prompts))
-    except PromptsError as exc:
-        print(f"{PROG}: {exc}", file=sys.stderr)
+    if (args.prompts is None) == (not args.auto):
+        print(f"{PROG}: give either --prompts PROMPTS.json or --auto", file=sys.stderr)
         return 1
-    try:  # the label schema: categories in its spelling, or a clear error before any work
-        labels = read_labels(args.labels) if args.labels else LabelSchema()
-        objects = [replace(o, category=canonical_category(labels, o.category)) for o in objects]
-    except LabelError as exc:
+    auto_spec = None
+    try:
+        if args.auto:
+            auto_spec = _auto_spec(args)
+            objects: list[ObjectPrompts] = []
+        else:
+            objects = read_prompts(Path(args.prompts))
+    except (PromptsError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     from core.frames import FrameSourceError  # torch and PyAV load from here on
@@ -145,8 +183,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     try:
-        doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"))
-        with_labels(doc, labels)
+        doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"), auto=auto_spec)
         save_project(doc, out)
     except (PromptsError, FrameSourceError, CheckpointError, ProjectError, TrackError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
