@@ -147,3 +147,18 @@ def new_objects(doc: AnnotationDocument, frame: int, masks: Iterable[FoundMask],
         obj_id += 1
         number += 1
     return out
+
+
+# SA-V's per-masklet "masklet_type" ("auto" / "manual"), kept in a track's attributes by core.formats.sav
+SAV_TYPE_KEY = "sav.type"
+
+
+def sav_type_attributes(record: ObjectRecord) -> dict[str, object]:
+    """The track attribute an export writes as SA-V's masklet_type: "auto" for automatic objects
+    (for others, what the object's attributes hold, else SA-V's writer says "manual")."""
+    return {SAV_TYPE_KEY: "auto"} if record.source == AUTOMATIC else {}
+
+
+def source_from_attributes(attributes: dict[str, object]) -> str:
+    """An imported track's object source: automatic where SA-V's masklet_type says "auto"."""
+    return AUTOMATIC if attributes.get(SAV_TYPE_KEY) == "auto" else MANUAL

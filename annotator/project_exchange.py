@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from annotator.auto_objects import sav_type_attributes, source_from_attributes
 from annotator.document import AnnotationDocument, MaskEntry, MaskSource, ObjectRecord, VideoRef, color_for
 from annotator.project import relink_video
 from core.formats import Dataset, FormatError, Track, claim_target, dataset_format, export_dataset, import_dataset
@@ -44,7 +45,7 @@ def document_to_dataset(doc: AnnotationDocument) -> Dataset:
             track_id=obj_id, name=record.name, category=record.category,
             masks={frame: entry.rle for frame, entry in masks.items()},
             edited_frames=frozenset(f for f, e in masks.items() if e.source in _HUMAN_SOURCES),
-            attributes=dict(record.attributes), frame_attributes=label_values(doc, record, masks),
+            attributes={**record.attributes, **sav_type_attributes(record)}, frame_attributes=label_values(doc, record, masks),
         ))
     # dataset-level extras kept from an import (core.formats.categories' "categories" table among them);
     # a project's own label schema goes into attributes["categories"] here, the one place exports read it
@@ -79,6 +80,7 @@ def dataset_to_document(dataset: Dataset) -> AnnotationDocument:
         doc.put_object(ObjectRecord(
             obj_id=track.track_id, name=track.name, category=track.category,
             color=color_for(track.track_id), attributes=dict(track.attributes),
+            source=source_from_attributes(track.attributes),
         ))
         frames = doc.masks[track.track_id]
         for frame, rle in track.masks.items():
