@@ -14,7 +14,7 @@ right button asks for the context menu (ui.timeline_menu).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
@@ -24,8 +24,8 @@ from annotator.session_controller import SessionController
 from annotator.suspect import SuspectThresholds
 from ui.thumbnail_strip import ThumbnailStrip
 from ui.timeline_model import Lane, cell_text
-from ui.timeline_paint import (LANE_H, SELECTION, paint_lane_body, paint_lane_marks, paint_note, paint_playhead,
-                               paint_ruler)
+from ui.timeline_paint import (LANE_H, SELECTION, cells_between, lane_image, paint_lane_marks, paint_note,
+                               paint_playhead, paint_ruler)
 from ui.timeline_zoom import ZOOM_STEP, TimelineView
 
 LABEL_W = 120
@@ -293,18 +293,20 @@ class Timeline(QWidget):
             if record.obj_id in self.lanes:
                 cells[record.obj_id] = view_cells(self.runs(record.obj_id), view.first, view.frames_per_px,
                                                   int(rect.width()))
-                paint_lane_body(p, cells[record.obj_id], rect.left(), LANES_TOP + row * LANE_H, rect.width(),
-                                record.color)
+                p.drawImage(QPointF(rect.left(), LANES_TOP + row * LANE_H),
+                            lane_image(cells[record.obj_id], int(rect.width()), record.color, BACKGROUND))
         if self.selection is not None:
             a, b = self.selection
             p.fillRect(QRectF(self.x_of(a), 0, max(1.0, self.x_of(b + 1) - self.x_of(a)), self.height()), SELECTION)
         frame = self.session.frame
-        paint_playhead(p, self.x_of(frame), self.x_of(frame + 1), RULER_H, self.height(), RULER_H)
+        head0, head1 = self.x_of(frame), self.x_of(frame + 1)
+        paint_playhead(p, head0, head1, RULER_H, self.height(), RULER_H)
         last_visible = view.first + view.visible_frames
         for row, record in enumerate(records):
             top = LANES_TOP + row * LANE_H
-            if record.obj_id in cells:
-                paint_lane_marks(p, cells[record.obj_id], rect.left(), top)
+            if record.obj_id in cells:  # the marks under the playhead again, over it
+                band = cells_between(cells[record.obj_id], head0 - rect.left() - 1, head1 - rect.left() + 1)
+                paint_lane_marks(p, band, rect.left(), top)
             for note_frame in record.notes:
                 if view.first - 1 <= note_frame <= last_visible:
                     paint_note(p, self.x_of(note_frame), top)

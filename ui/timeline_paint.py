@@ -1,16 +1,19 @@
 """How the timeline looks: the colours of lane states, marks and confidence, the ruler, the lanes
 drawn from their run-length cells (annotator.lane_runs), and the legend that names them all.
 
-Paint order inside a lane: the states, then the playhead, then the marks (lock, review, note)
-and the confidence strip on top, so a lock marker stays visible under the playhead.
+A lane is painted as one image made with numpy per pixel column (``lane_image``); then the
+playhead; then the marks (lock, review) and the confidence strip of the cells under the playhead
+once more, on top, so a lock marker stays visible under the playhead.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 
 from annotator.frame_table import LaneState
 from annotator.lane_runs import MARK_LOCKED, MARK_REVIEWED, Cells
@@ -105,19 +108,6 @@ def paint_ruler(p: QPainter, left: float, width: float, height: float, first: fl
             p.drawLine(x, int(height) - 2, x, int(height))
 
 
-def paint_lane_body(p: QPainter, cells: Cells, left: float, top: float, width: float,
-                    color: tuple[int, int, int]) -> None:
-    """The lane's background and its states (one rectangle a cell)."""
-    p.fillRect(QRectF(left, top + 1, width, LANE_H - 2), LANE_BG)
-    fills: dict[int, QColor | None] = {}
-    for x0, x1, state in zip(cells.x0.tolist(), cells.x1.tolist(), cells.state.tolist()):
-        if state == LaneState.NONE:
-            continue
-        if state not in fills:
-            fills[state] = state_color(state, color)
-        p.fillRect(QRectF(left + x0, top + 1, max(1.0, x1 - x0), BODY_H), fills[state])
-
-
 def paint_lane_marks(p: QPainter, cells: Cells, left: float, top: float) -> None:
     """Lock / review bars on top and the confidence strip at the bottom (drawn after the playhead)."""
     strip_top = top + 1 + BODY_H + 1
@@ -160,3 +150,67 @@ def paint_playhead(p: QPainter, x0: float, x1: float, top: float, bottom: float,
     p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(PLAYHEAD)
     p.drawPolygon(QPolygonF([QPointF(x - 5, 0), QPointF(x + 5, 0), QPointF(x, ruler_h)]))
+
+
+def _rgb(color: QColor | None, over: QColor = LANE_BG) -> np.ndarray:
+    """``color`` blended over ``over`` as opaque (3,) uint8 RGB (None: ``over`` itself)."""
+    if color is None:
+        return np.array([over.red(), over.green(), over.blue()], np.uint8)
+    a = color.alphaF()
+    return np.array([round(a * c1 + (1 - a) * c2) for c1, c2 in
+                     ((color.red(), over.red()), (color.green(), over.green()), (color.blue(), over.blue()))], np.uint8)
+
+
+@functools.lru_cache(maxsize=64)
+def _state_lut(color: tuple[int, int, int]) -> np.ndarray:
+    """(6, 3) uint8: the lane body's colour per LaneState (NONE: the lane's background)."""
+    return np.stack([_rgb(state_color(s, color)) for s in range(6)])
+
+
+@functools.lru_cache(maxsize=1)
+def _strip_lut() -> np.ndarray:
+    """(CONFIDENCE_LEVELS + 2, 3) uint8: index 0 unknown (background), 1.. the levels, last: suspect."""
+    return np.stack([_rgb(None)] + [_rgb(confidence_color(v, False)) for v in range(CONFIDENCE_LEVELS)]
+                    + [_rgb(SUSPECT)])
+
+
+def column_index(cells: Cells, width: int) -> np.ndarray:
+    """(width,) int: the cell under each pixel column's centre, -1 where none."""
+    if len(cells) == 0:
+        return np.full(width, -1)
+    centres = np.arange(width) + 0.5
+    k = np.searchsorted(cells.x0, centres, side="right") - 1
+    valid = (k >= 0) & (centres < cells.x1[np.clip(k, 0, None)])
+    return np.where(valid, k, -1)
+
+
+def lane_image(cells: Cells, width: int, color: tuple[int, int, int], background: QColor) -> QImage:
+    """The whole lane (states, marks, confidence strip) as one (LANE_H x width) image, made with numpy
+    per pixel column: a repaint costs a few array operations a lane instead of a call per cell."""
+    width = max(1, int(width))
+    k = column_index(cells, width)
+    has = k >= 0
+    kk = np.clip(k, 0, None)
+    if len(cells):
+        state, mark = np.where(has, cells.state[kk], 0), np.where(has, cells.mark[kk], 0)
+        strip = np.where(has & cells.suspect[kk], CONFIDENCE_LEVELS + 1, np.where(has, cells.level[kk], -1) + 1)
+    else:
+        state = mark = strip = np.zeros(width, np.int64)
+    body = _state_lut(tuple(color))[state]
+    marks = body.copy()
+    marks[mark == MARK_LOCKED] = _rgb(LOCKED)
+    marks[mark == MARK_REVIEWED] = _rgb(REVIEWED)
+    image = np.empty((LANE_H, width, 3), np.uint8)
+    image[0] = image[LANE_H - 1] = _rgb(None, background)
+    image[1:1 + MARK_H] = marks
+    image[1 + MARK_H:1 + BODY_H] = body
+    image[1 + BODY_H] = _rgb(None)
+    image[2 + BODY_H:2 + BODY_H + CONF_H] = _strip_lut()[strip]
+    return QImage(image.data, width, LANE_H, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+def cells_between(cells: Cells, x0: float, x1: float) -> Cells:
+    """The cells overlapping pixels x0..x1 (the playhead's band), clipped to it."""
+    keep = (cells.x1 > x0) & (cells.x0 < x1)
+    return Cells(np.maximum(cells.x0[keep], x0), np.minimum(cells.x1[keep], x1), cells.state[keep],
+                 cells.mark[keep], cells.level[keep], cells.suspect[keep])
