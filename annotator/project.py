@@ -23,7 +23,9 @@ from typing import IO, NamedTuple
 from annotator.document import AnnotationDocument, VideoRef
 from annotator.project_schema import SCHEMA_VERSION, ProjectError, document_from_json, document_to_json
 from core.formats.atomic import write_file_atomic
+from core.validation.bounds import Invalid
 from core.validation.inputs import protect_input, protected_as
+from core.validation.json_input import parse_json
 from core.formats.rle_check import first_invalid
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
 ]
 
 PROJECT_SUFFIX = ".masklet"
+MAX_INFLATION = 200  # a project's JSON is ~2-10x its gzip; 200x is a compression bomb
 PROJECT_INPUT = "the project file"  # what an export is told a protected project path is
 # gzip level 1: about as small as level 6 on RLE text, several times faster to write.
 _GZIP_LEVEL = 1
@@ -106,14 +109,36 @@ def write_to(path: Path, payload: bytes, *, exclusive: bool = False) -> None:
 
 def _parse(raw: bytes) -> object:
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, zlib.error):
-            raise ProjectError("it is truncated or damaged (its compressed data does not check out)") from None
+        raw = _gunzip_bounded(raw)
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ProjectError("it is not valid JSON (truncated or damaged?)") from None
+        return parse_json(raw)
+    except Invalid as exc:
+        raise ProjectError(f"it is not a valid project ({exc})") from None
+
+
+def _gunzip_bounded(raw: bytes) -> bytes:
+    """gzip.decompress in pieces, refusing more than MAX_INFLATION times the file's size (or
+    64 MiB, if more): a small file that inflates to gigabytes is refused at the limit, not after."""
+    limit = max(MAX_INFLATION * len(raw), 64 << 20)
+    out: list[bytes] = []
+    total = 0
+    data = raw
+    try:
+        while data:  # a gzip file may hold several members one after another
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            while data and not inflater.eof:
+                piece = inflater.decompress(data, _CHUNK)
+                data = inflater.unconsumed_tail if inflater.unconsumed_tail else b""
+                total += len(piece)
+                if total > limit:
+                    raise ProjectError(f"it inflates to more than {limit} bytes ({MAX_INFLATION} times its size): refused")
+                out.append(piece)
+            if not inflater.eof:
+                raise ProjectError("it is truncated or damaged (its compressed data does not check out)")
+            data = inflater.unused_data.lstrip(b"\x00")
+    except zlib.error:
+        raise ProjectError("it is truncated or damaged (its compressed data does not check out)") from None
+    return b"".join(out)
 
 
 def read_project(path: str | Path) -> tuple[AnnotationDocument, str | None]:

@@ -37,6 +37,8 @@ from annotator.document import AnnotationDocument, DocumentError, MaskEntry, Mas
 from annotator.review_schema import notes_from_json, notes_to_json, reviewed_from_json, v2_to_v3
 from core import __version__
 from core.masks import Rle
+from core.validation.bounds import Invalid
+from core.validation.project import check_project, check_raw
 from core.types import Prompt
 
 FORMAT_TAG = "masklet-project"
@@ -210,7 +212,14 @@ def document_from_json(data: object) -> tuple[AnnotationDocument, str | None]:
     """
     if not isinstance(data, dict) or data.get("format") != FORMAT_TAG:
         raise ProjectError("it is not a Masklet project")
-    data = migrate(data)
+    try:  # core.validation: every field's type, range and size, before any work (issue 21)
+        check_raw(data)
+        data = migrate(data)
+        check_project(data)
+    except Invalid as exc:
+        raise ProjectError(str(exc)) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProjectError(f"its schema {data.get('schema_version')!r} content is malformed ({exc})") from None
     try:
         doc = AnnotationDocument(_video(data.get("video")))
         metadata = data.get("metadata") or {}

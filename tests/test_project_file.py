@@ -233,8 +233,9 @@ def test_messages_say_what_is_wrong(tmp_path: Path) -> None:
         "truncated gzip": "truncated or damaged",
         "another app's json": "not a Masklet project",
         "bad rle": "object 1 frame 0 has a malformed mask",
-        "no objects": "missing field 'objects'",
-        "mask of another size": "mask is 33x24, video is 32x24",
+        "no objects": "objects: must be a list, not NoneType",
+        "mask of another size": "objects[0] (id 1).masks[0].size: 24x33, but the video is 24x32",
+        "repeated object": "objects: id 1 appears 2 times; each may appear once",
     }
     for kind, words in cases.items():
         path.write_bytes(MALFORMED[kind](_current(tmp_path)))
