@@ -39,6 +39,7 @@ class LabelDialog(QDialog):
 
         self.labels = QListWidget()
         self.labels.setObjectName("labelList")
+        self.labels.setMaximumWidth(240)
         add, delete = QPushButton("Add"), QPushButton("Delete")
         import_, export = QPushButton("Import…"), QPushButton("Export…")
         add.clicked.connect(self.add_label)
@@ -58,9 +59,13 @@ class LabelDialog(QDialog):
         self.color.clicked.connect(self.choose_color)
         self.attributes = QTableWidget(0, 5)
         self.attributes.setObjectName("attributeTable")
-        self.attributes.setHorizontalHeaderLabels(["Attribute", "Type", "Options (comma separated)", "Default", "Per frame"])
+        self.attributes.setHorizontalHeaderLabels(["Attribute", "Type", "Options", "Default", "Per frame"])
+        self.attributes.horizontalHeaderItem(COL_OPTIONS).setToolTip("the choices of a 'choice' attribute, comma separated")
         self.attributes.verticalHeader().hide()
-        self.attributes.horizontalHeader().setSectionResizeMode(COL_OPTIONS, QHeaderView.ResizeMode.Stretch)
+        header = self.attributes.horizontalHeader()
+        header.setSectionResizeMode(COL_OPTIONS, QHeaderView.ResizeMode.Stretch)
+        for col in (COL_TYPE, COL_PER_FRAME):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         add_attr, remove_attr = QPushButton("Add attribute"), QPushButton("Remove attribute")
         add_attr.clicked.connect(lambda: self.add_attribute())
         remove_attr.clicked.connect(self.remove_attribute)
@@ -82,8 +87,8 @@ class LabelDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         body = QHBoxLayout()
-        body.addLayout(left, 1)
-        body.addLayout(right, 2)
+        body.addLayout(left, 0)
+        body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(body)
         layout.addWidget(self.error)
@@ -91,7 +96,7 @@ class LabelDialog(QDialog):
         self.labels.currentItemChanged.connect(self._on_pick)
         self.name.editingFinished.connect(self._store)
         self.attributes.itemChanged.connect(lambda _item: self._store())
-        self.resize(820, 420)
+        self.resize(900, 420)
         self._fill_list(select=self.schema.labels[0].label_id if self.schema else None)
 
     # -- the list -----------------------------------------------------------------------------
