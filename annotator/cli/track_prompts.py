@@ -12,13 +12,18 @@ each prompt needs points or a box (or both).
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.types import Prompt
+from core.validation.bounds import MAX_COORDINATE, MAX_OBJECTS, MAX_POINTS, Invalid
+from core.validation.inputs import protect_input
+from core.validation.json_input import parse_json
+
+MAX_PROMPTS_BYTES = 256 << 20
 
 
 class PromptsError(ValueError):
@@ -38,7 +43,12 @@ class ObjectPrompts:
 def _number_list(value: object, where: str) -> list[float]:
     if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
         raise PromptsError(f"{where} must be a list of numbers")
-    return [float(v) for v in value]
+    if len(value) > MAX_POINTS * 2:
+        raise PromptsError(f"{where}: {len(value)} numbers, more than {MAX_POINTS * 2}")
+    numbers = [float(v) for v in value]
+    if not all(math.isfinite(v) and abs(v) <= MAX_COORDINATE for v in numbers):
+        raise PromptsError(f"{where} holds a number that is not finite or beyond {MAX_COORDINATE:g}")
+    return numbers
 
 
 def _prompt(obj_id: int, data: object, where: str) -> Prompt:
@@ -53,8 +63,8 @@ def _prompt(obj_id: int, data: object, where: str) -> Prompt:
     points_data = data.get("points")
     points = np.zeros((0, 2), np.float32)
     if points_data is not None:
-        if not isinstance(points_data, list):
-            raise PromptsError(f"{where}: points must be a list of [x, y]")
+        if not isinstance(points_data, list) or len(points_data) > MAX_POINTS:
+            raise PromptsError(f"{where}: points must be a list of at most {MAX_POINTS} [x, y]")
         rows = [_number_list(p, f"{where}: each point") for p in points_data]
         if any(len(r) != 2 for r in rows):
             raise PromptsError(f"{where}: each point is [x, y]")
@@ -84,12 +94,14 @@ def parse_prompts(data: object) -> list[ObjectPrompts]:
     """Objects and prompts from a parsed prompts file; raises PromptsError (one line)."""
     if not isinstance(data, dict) or not isinstance(data.get("objects"), list) or not data["objects"]:
         raise PromptsError('the prompts file needs {"objects": [...]} with at least one object')
+    if len(data["objects"]) > MAX_OBJECTS:
+        raise PromptsError(f"objects: {len(data['objects'])} objects, more than {MAX_OBJECTS}")
     objects: list[ObjectPrompts] = []
     for i, obj in enumerate(data["objects"]):
         if not isinstance(obj, dict):
             raise PromptsError(f"objects[{i}] must be an object")
         obj_id = obj.get("id")
-        if not isinstance(obj_id, int) or isinstance(obj_id, bool) or obj_id <= 0:
+        if not isinstance(obj_id, int) or isinstance(obj_id, bool) or not 0 < obj_id < 2**31:
             raise PromptsError(f"objects[{i}] needs an id, a positive whole number")
         if any(o.obj_id == obj_id for o in objects):
             raise PromptsError(f"object id {obj_id} appears twice")
@@ -110,12 +122,21 @@ def parse_prompts(data: object) -> list[ObjectPrompts]:
 def read_prompts(path: Path) -> list[ObjectPrompts]:
     """Read and check a prompts file (everything that does not need the video)."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        size = Path(path).stat().st_size
+        if size > MAX_PROMPTS_BYTES:
+            raise PromptsError(f"{path}: {size} bytes, more than a prompts file needs ({MAX_PROMPTS_BYTES})")
+        protect_input(path, "the prompts file being read")
+        data = parse_json(Path(path).read_bytes())
     except FileNotFoundError:
         raise PromptsError(f"{path}: no such prompts file") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise PromptsError(f"{path} is not a readable JSON file ({exc})") from None
-    return parse_prompts(data)
+    except IsADirectoryError:
+        raise PromptsError(f"{path}: a folder, not a prompts file") from None
+    except (OSError, Invalid) as exc:
+        raise PromptsError(f"{path} is not a readable JSON file ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        return parse_prompts(data)
+    except PromptsError as exc:
+        raise PromptsError(f"{path}: {exc}") from None
 
 
 def check_against_video(objects: list[ObjectPrompts], width: int, height: int, frame_count: int) -> None:
