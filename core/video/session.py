@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.allocator import for_clicks, for_tracking, release_free_memory
+from core.video.alternatives import alternative_masks
 from core.video.features import FeatureCache
 from core.video.legs import Leg, Pass, passes
 from core.video.memory_policy import MemoryPolicyConfig
@@ -153,7 +154,7 @@ class VideoSession:
         points = PointInputs(coords, labels)
         track.points[frame] = points
         track.masks.pop(frame, None)
-        return self._prompt(track, frame, points=points, mask=None)
+        return self._prompt(track, frame, points=points, mask=None, choice=prompt.choice)
 
     def add_mask(self, frame: int, obj_id: int, mask: np.ndarray) -> FrameResult:
         """A mask prompt (e.g. after a brush edit): (H, W) bool at video resolution."""
@@ -171,7 +172,8 @@ class VideoSession:
         track.points.pop(frame, None)
         return self._prompt(track, frame, points=None, mask=m)
 
-    def _prompt(self, track: ObjectTrack, frame: int, points: PointInputs | None, mask: torch.Tensor | None) -> FrameResult:
+    def _prompt(self, track: ObjectTrack, frame: int, points: PointInputs | None, mask: torch.Tensor | None,
+                choice: int | None = None) -> FrameResult:
         is_init_cond = frame not in track.tracked
         reverse = False if is_init_cond else track.tracked[frame]
         policy = policy_for(track.memory)
@@ -184,12 +186,14 @@ class VideoSession:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
         for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
         feats = self._features.get(frame)
-        entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits)
+        outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
+        entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
         (track.temp_cond if is_cond else track.temp_non_cond)[frame] = entry
         policy.on_prompt(track, frame)
         masks = to_object_masks({track.obj_id: entry}, self.video_size, self.keep_logits)
         self._results.setdefault(track.obj_id, {})[frame] = masks[track.obj_id]
-        return FrameResult(frame, masks)
+        alternatives = {track.obj_id: alternative_masks(track.obj_id, outs[0], self._ctx.fill_hole_area, self.video_size)} if outs else {}
+        return FrameResult(frame, masks, alternatives)
 
     # ------------------------------------------------------------------ propagation
     def propagate(

@@ -65,13 +65,19 @@ def prompt_step(
     is_init_cond: bool,
     reverse: bool,
     prev_logits: Tensor | None,
+    choice: int | None = None,
+    alternatives: list | None = None,
 ) -> MemoryEntry:
     """One object's output for new clicks (``points``) or a mask prompt (``mask``, (1, 1, S, S)).
+
+    choice: which of SAM 2's multimask outputs to keep (Prompt.choice; None: the best predicted
+    IoU). alternatives: when given, receives the heads' output of a multimask step (all its masks).
 
     The memory is not encoded yet (that happens when propagation starts, see ``commit_pending``).
     prev_logits: (1, 1, 4h, 4w) clamped logits of the frame's previous output, fed with clicks.
     """
     model = ctx.model
+    picked = None  # (1,) the annotator's choice among the multimask outputs
     with torch.inference_mode():
         if mask is not None and model.config.use_mask_input_as_output_without_sam:
             out = mask_as_output(model, feats, mask)
@@ -82,17 +88,22 @@ def prompt_step(
             pts = None if points is None else (points.coords.to(model.device), points.labels.to(model.device))
             policy = policy_for(track.memory)
             multimask = model.use_multimask(is_init_cond, num_points)
+            if choice is not None and multimask:
+                picked = torch.tensor([int(choice)], device=model.device)
             out = run_heads(
                 model, feats, fused, pts, mask if mask is not None else prev_logits, multimask,
                 object_threshold=policy.object_threshold,
+                choose=None if picked is None else (lambda ious, masks: picked),
             )
+            if alternatives is not None and multimask:
+                alternatives.append(out)
             record = getattr(policy, "record_prompt", None)
             if record is not None:  # SAMURAI: its filter restarts from this frame's box
                 record(track, frame, out.high_res_masks[0, 0] if multimask else None)
         pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
         with long_lived():  # kept across frames: outside the heap of the activations
             pred = pred.clone()
-        return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out)[0]), int((pred > 0).sum()))
+        return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out, picked)[0]), int((pred > 0).sum()))
 
 
 def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:
