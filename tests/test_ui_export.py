@@ -205,6 +205,7 @@ def test_coco_with_the_videos_frames_resolves_its_file_names(qtbot, window: Main
         assert not dialog.with_frames.isEnabled()  # DAVIS names no frame files
         dialog.set_format("coco")
         dialog.stride.setValue(50)
+        dialog.all_frames.setChecked(True)  # only frame 0 is annotated: the others are asked for
         dialog.with_frames.setChecked(True)
         dialog.quality.setValue(70)
 
