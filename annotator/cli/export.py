@@ -34,6 +34,7 @@ from annotator.project import ProjectError, load_project
 from annotator.project_exchange import FrameImages, export_document, export_report
 from core.formats import FormatError, TargetExists
 from core.formats.options import FRAME_NAMES, ExportOptions
+from core.formats.overlap import SINGLE_LABEL_FORMATS
 from core.formats.frame_images import DEFAULT_QUALITY
 
 PROG = "masklet export"
@@ -68,8 +69,11 @@ def main(argv: Sequence[str]) -> int:
     try:
         doc = load_project(Path(args.source)).document
         options = ExportOptions(args.stride, args.all_frames, args.frame_names, args.video_id)
-        for line in export_report(doc, args.format, options):
+        report = export_report(doc, args.format, options)
+        for line in report:
             print(f"{PROG}: {line}", file=sys.stderr)
+        if report and args.format in SINGLE_LABEL_FORMATS:
+            print(f"{PROG}: (--format png writes it)", file=sys.stderr)
         bar = TerminalBar(sys.stderr, f"export {args.format}")
         frames = FrameImages(args.jpeg_quality, overwrite=args.force) if args.frames else None
         export_document(doc, args.format, Path(args.out), stride=options, overwrite=args.force, progress=bar,

@@ -71,4 +71,4 @@ def report(losses: list[ObjectLoss], title: str) -> list[str]:
         return []
     return [f"{title} holds one object per pixel; where objects overlap, the lower id keeps the pixel:",
             *(f"  {loss.line()}" for loss in losses),
-            "  the per-object PNG layout (--format png) keeps every object whole"]
+            "  the per-object PNG layout keeps every object whole"]
