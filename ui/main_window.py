@@ -17,6 +17,7 @@ from annotator.worker import WorkerHandle
 from ui.canvas import Canvas
 from ui.edit_actions import EditActions
 from ui.file_actions import FileActions
+from ui.find_objects_actions import FindObjectsActions
 from ui.label_actions import LabelActions
 from ui.menus import build_menus, build_toolbar
 from ui.navigation import NavigationBar
@@ -65,6 +66,7 @@ class MainWindow(QMainWindow):
         self.edits = EditActions(session, self.tools, self.canvas, self.overlay_style, self.objects, actions, self)
         self.files = FileActions(self, session, self.settings, actions, build_menus(self, actions), self)
         self.label_actions = LabelActions(self, session, self.canvas, self.overlay_style, actions)
+        self.find_objects = FindObjectsActions(self, session, actions)  # automatic objects (issue 20)
         build_toolbar(self, actions)
         self.status = StatusBar(session, self.progress, self)
         self.setStatusBar(self.status)

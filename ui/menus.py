@@ -15,7 +15,7 @@ MENUS: dict[str, list[str | None]] = {
               None, "edit.preferences"],
     "&Tools": ["tool.point", "tool.box", "tool.brush", "tool.eraser", "tool.select", None, "tool.brush_bigger",
                "tool.brush_smaller"],
-    "&Objects": ["object.add", "object.delete", "object.color", None, "object.hide", "object.solo", "object.lock",
+    "&Objects": ["object.add", "object.find", "object.delete", "object.color", None, "object.hide", "object.solo", "object.lock",
                  None, "object.next", "object.previous", None, "labels.edit", None, "object.merge", "object.split",
                  "object.swap"],
     "&View": ["view.fit", "view.zoom_in", "view.zoom_out", None, "view.toggle_masks", "view.color_by_label", "view.opacity_up",
