@@ -1,11 +1,11 @@
 """Run-length summaries of a lane, and the cells a view of it draws (numpy, no Qt).
 
 A lane is summarised as maximal runs of frames that look the same on the timeline (state, lock or
-review mark, confidence colour step, suspect or not). Drawing a view asks ``view_cells`` for the
-segments of pixel columns to fill: zoomed in, one segment per run in view; zoomed out, the runs
-are squeezed into pixel columns (the strongest state, the strongest mark, the lowest confidence
-and any suspect frame win a column), then equal neighbours are merged. Either way the number of
-rectangles painted is bounded by the track's width in pixels, not by the video's length.
+review mark, confidence colour step, suspect or not). Drawing a view asks ``view_columns`` for
+what each pixel column shows: the runs under it are reduced per column (the strongest state, the
+strongest mark, the lowest confidence and any suspect frame win a column), so the work is bounded
+by the track's width in pixels and the runs in view, not by the video's length; ``view_cells``
+merges equal neighbouring columns into segments.
 """
 
 from __future__ import annotations
@@ -74,47 +74,67 @@ def summarize(table: FrameTable, thresholds: SuspectThresholds) -> LaneRuns:
     return LaneRuns(starts, ends, state[starts], mark[starts], level[starts], suspect[starts])
 
 
+@dataclass(frozen=True)
+class Columns:
+    """A view's pixel columns: state, mark, level, suspect (width,) as LaneRuns; columns past the
+    video's end are NONE, unmarked, of unknown confidence and not suspect."""
+
+    state: np.ndarray
+    mark: np.ndarray
+    level: np.ndarray
+    suspect: np.ndarray
+
+
 def _squeeze(values: np.ndarray, first_run: np.ndarray, last_run: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """ufunc-reduce ``values`` over runs first_run[c] .. last_run[c] (inclusive) for each column c."""
-    padded = np.append(values, values[-1:])  # reduceat needs an index past the last column's runs
-    bounds = np.append(first_run, last_run[-1] + 1)
-    reduced = ufunc.reduceat(padded, bounds)[:-1]
+    """ufunc-reduce ``values`` over runs first_run[c] .. last_run[c] (inclusive) for each column c
+    (first_run non-decreasing; equal neighbours, a run wider than a column, give that run)."""
+    lo, hi = int(first_run[0]), int(last_run[-1]) + 1
+    part = values[lo:hi + 1] if hi < len(values) else np.append(values[lo:hi], values[-1:])
+    bounds = np.append(first_run - lo, hi - lo)  # reduceat needs an index past the last column's runs
+    reduced = ufunc.reduceat(part, bounds)[:-1]
     return ufunc(reduced, values[last_run])  # a run shared with the next column counts here too
 
 
-def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Cells:
-    """The segments of a view whose left edge is frame ``first`` (float), ``frames_per_px`` frames
-    a pixel, ``width`` pixels wide. Segments lie within [0, width] and within the video."""
+def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Columns:
+    """Each pixel column of a view whose left edge is frame ``first`` (float), ``frames_per_px``
+    frames a pixel, ``width`` pixels wide. Column c shows frames floor(first + c * fpp) up to (not
+    including) floor(first + (c + 1) * fpp), at least one: the strongest state and mark, the
+    lowest known confidence and any suspect frame among them win. Cost: O(width + runs in view)."""
+    width = max(0, int(width))
     n = runs.frame_count
-    empty = Cells(*(np.zeros(0) for _ in range(2)), *(np.zeros(0, np.int8) for _ in range(3)), np.zeros(0, bool))
-    if n == 0 or width <= 0:
-        return empty
-    last = min(float(n), first + width * frames_per_px)
-    if frames_per_px <= 1.0:
-        i0 = int(np.searchsorted(runs.ends, max(0.0, first), side="right"))
-        i1 = int(np.searchsorted(runs.starts, last, side="left"))
-        sl = slice(i0, max(i0, i1))
-        x0 = np.clip((runs.starts[sl] - first) / frames_per_px, 0, width)
-        x1 = np.clip((runs.ends[sl] - first) / frames_per_px, 0, width)
-        return Cells(x0, x1, runs.state[sl], runs.mark[sl], runs.level[sl], runs.suspect[sl])
+    state, mark = np.zeros(width, np.int8), np.zeros(width, np.int8)
+    level, suspect = np.full(width, -1, np.int8), np.zeros(width, bool)
     edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
-    edges = np.clip(edges, 0, n)
-    columns = np.flatnonzero(edges[1:] > edges[:-1])  # columns showing at least one frame
-    if len(columns) == 0:
-        return empty
-    lo, hi = edges[columns], edges[columns + 1]
+    lo = np.clip(edges[:-1], 0, None)
+    valid = np.flatnonzero(lo < n)
+    if n == 0 or len(valid) == 0:
+        return Columns(state, mark, level, suspect)
+    lo = lo[valid]
+    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
     first_run = np.searchsorted(runs.ends, lo, side="right")
     last_run = np.searchsorted(runs.starts, hi, side="left") - 1
-    state = _squeeze(runs.state, first_run, last_run, np.maximum)
-    mark = _squeeze(runs.mark, first_run, last_run, np.maximum)
-    suspect = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
-    level = _squeeze(np.where(runs.level < 0, _UNKNOWN, runs.level).astype(np.int8), first_run, last_run, np.minimum)
-    level[level == _UNKNOWN] = -1
-    # merge neighbouring columns that look the same (and touch) into one segment
-    change = (np.diff(columns) != 1) | (state[1:] != state[:-1]) | (mark[1:] != mark[:-1]) | (
+    state[valid] = _squeeze(runs.state, first_run, last_run, np.maximum)
+    mark[valid] = _squeeze(runs.mark, first_run, last_run, np.maximum)
+    suspect[valid] = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
+    known = np.where(runs.level < 0, _UNKNOWN, runs.level).astype(np.int8)
+    squeezed = _squeeze(known, first_run, last_run, np.minimum)
+    level[valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
+    return Columns(state, mark, level, suspect)
+
+
+def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Cells:
+    """The columns of ``view_columns`` inside the video, neighbours that look the same merged into
+    one segment (at most one a pixel column, whatever the video's length)."""
+    n = runs.frame_count
+    cols = view_columns(runs, first, frames_per_px, width)
+    edges = np.floor(first + np.arange(max(0, int(width))) * frames_per_px)
+    inside = np.flatnonzero((edges < n) & (edges + frames_per_px > 0))
+    if n == 0 or len(inside) == 0:
+        return Cells(np.zeros(0), np.zeros(0), *(np.zeros(0, np.int8) for _ in range(3)), np.zeros(0, bool))
+    state, mark, level, suspect = (a[inside] for a in (cols.state, cols.mark, cols.level, cols.suspect))
+    change = (np.diff(inside) != 1) | (state[1:] != state[:-1]) | (mark[1:] != mark[:-1]) | (
         level[1:] != level[:-1]) | (suspect[1:] != suspect[:-1])
     seg = np.concatenate(([0], np.flatnonzero(change) + 1))
-    seg_end = np.append(seg[1:], len(columns)) - 1
-    x0 = columns[seg].astype(float)
-    x1 = columns[seg_end].astype(float) + 1.0
-    return Cells(x0, x1, state[seg], mark[seg], level[seg], suspect[seg])
+    seg_end = np.append(seg[1:], len(inside)) - 1
+    return Cells(inside[seg].astype(float), inside[seg_end].astype(float) + 1.0, state[seg], mark[seg], level[seg],
+                 suspect[seg])

@@ -15,17 +15,18 @@ right button asks for the context menu (ui.timeline_menu).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent, QWheelEvent
+from PySide6.QtGui import (QColor, QContextMenuEvent, QHelpEvent, QImage, QMouseEvent, QPainter, QPaintEvent,
+                           QResizeEvent, QWheelEvent)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from annotator.frame_table import FrameTable
-from annotator.lane_runs import LaneRuns, summarize, view_cells
+from annotator.document import ObjectRecord
+from annotator.lane_runs import LaneRuns, summarize, view_columns
 from annotator.session_controller import SessionController
 from annotator.suspect import SuspectThresholds
 from ui.thumbnail_strip import ThumbnailStrip
 from ui.timeline_model import Lane, cell_text
-from ui.timeline_paint import (LANE_H, SELECTION, cells_between, lane_image, paint_lane_marks, paint_note,
-                               paint_playhead, paint_ruler)
+from ui.timeline_paint import LANE_H, SELECTION, lane_images, paint_note, paint_playhead, paint_ruler
 from ui.timeline_zoom import ZOOM_STEP, TimelineView
 
 LABEL_W = 120
@@ -52,6 +53,7 @@ class Timeline(QWidget):
         self.thresholds = SuspectThresholds()
         self.lanes: dict[int, FrameTable] = {}
         self._runs: dict[int, LaneRuns] = {}
+        self._images: dict[int, tuple] = {}  # obj_id -> (the runs, the view, (body, marks) images) last painted
         self.selection: tuple[int, int] | None = None
         self._anchor: int | None = None
         self.thumbnails = ThumbnailStrip(THUMB_H, self)
@@ -288,30 +290,36 @@ class Timeline(QWidget):
         p.setClipRect(rect)
         paint_ruler(p, rect.left(), rect.width(), RULER_H, view.first, view.px_per_frame, n)
         self.thumbnails.paint(p, rect.left(), RULER_H + 1)
-        cells = {}
+        images = {record.obj_id: self._lane_images(record) for record in records if record.obj_id in self.lanes}
         for row, record in enumerate(records):
-            if record.obj_id in self.lanes:
-                cells[record.obj_id] = view_cells(self.runs(record.obj_id), view.first, view.frames_per_px,
-                                                  int(rect.width()))
-                p.drawImage(QPointF(rect.left(), LANES_TOP + row * LANE_H),
-                            lane_image(cells[record.obj_id], int(rect.width()), record.color, BACKGROUND))
+            if record.obj_id in images:
+                p.drawImage(QPointF(rect.left(), LANES_TOP + row * LANE_H), images[record.obj_id][0])
         if self.selection is not None:
             a, b = self.selection
             p.fillRect(QRectF(self.x_of(a), 0, max(1.0, self.x_of(b + 1) - self.x_of(a)), self.height()), SELECTION)
         frame = self.session.frame
-        head0, head1 = self.x_of(frame), self.x_of(frame + 1)
-        paint_playhead(p, head0, head1, RULER_H, self.height(), RULER_H)
+        paint_playhead(p, self.x_of(frame), self.x_of(frame + 1), RULER_H, self.height(), RULER_H)
         last_visible = view.first + view.visible_frames
         for row, record in enumerate(records):
             top = LANES_TOP + row * LANE_H
-            if record.obj_id in cells:  # the marks under the playhead again, over it
-                band = cells_between(cells[record.obj_id], head0 - rect.left() - 1, head1 - rect.left() + 1)
-                paint_lane_marks(p, band, rect.left(), top)
+            if record.obj_id in images:  # marks over the playhead: a lock stays visible under it
+                p.drawImage(QPointF(rect.left(), top), images[record.obj_id][1])
             for note_frame in record.notes:
                 if view.first - 1 <= note_frame <= last_visible:
                     paint_note(p, self.x_of(note_frame), top)
         p.setClipping(False)
         self._paint_names(p, records)
+
+    def _lane_images(self, record: ObjectRecord) -> tuple[QImage, QImage]:
+        """The lane's images for the current view, made again only when the lane or the view changed
+        (the playhead moving, a selection, a new note repaint from the cache)."""
+        view, runs = self.view, self.runs(record.obj_id)
+        key = (view.first, view.px_per_frame, int(self.track_rect().width()), record.color)
+        cached = self._images.get(record.obj_id)
+        if cached is None or cached[0] is not runs or cached[1] != key:
+            cols = view_columns(runs, view.first, view.frames_per_px, key[2])
+            cached = self._images[record.obj_id] = (runs, key, lane_images(cols, record.color, BACKGROUND))
+        return cached[2]
 
     def _paint_names(self, p: QPainter, records: list) -> None:
         p.fillRect(QRectF(0, 0, LABEL_W, self.height()), BACKGROUND)

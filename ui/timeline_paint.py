@@ -1,9 +1,9 @@
 """How the timeline looks: the colours of lane states, marks and confidence, the ruler, the lanes
 drawn from their run-length cells (annotator.lane_runs), and the legend that names them all.
 
-A lane is painted as one image made with numpy per pixel column (``lane_image``); then the
-playhead; then the marks (lock, review) and the confidence strip of the cells under the playhead
-once more, on top, so a lock marker stays visible under the playhead.
+A lane is painted as two images made with numpy per pixel column (``lane_images``): its body,
+then the playhead, then its marks (lock, review) and confidence strip on top, so a lock marker
+stays visible under the playhead.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 
 from annotator.frame_table import LaneState
-from annotator.lane_runs import MARK_LOCKED, MARK_REVIEWED, Cells
+from annotator.lane_runs import MARK_LOCKED, MARK_REVIEWED, Columns
 from annotator.suspect import CONFIDENCE_LEVELS
 
 LANE_H = 20
@@ -108,24 +108,6 @@ def paint_ruler(p: QPainter, left: float, width: float, height: float, first: fl
             p.drawLine(x, int(height) - 2, x, int(height))
 
 
-def paint_lane_marks(p: QPainter, cells: Cells, left: float, top: float) -> None:
-    """Lock / review bars on top and the confidence strip at the bottom (drawn after the playhead)."""
-    strip_top = top + 1 + BODY_H + 1
-    strips: dict[tuple[int, bool], QColor | None] = {}
-    for x0, x1, mark, level, suspect in zip(cells.x0.tolist(), cells.x1.tolist(), cells.mark.tolist(),
-                                            cells.level.tolist(), cells.suspect.tolist()):
-        w = max(1.0, x1 - x0)
-        if mark == MARK_REVIEWED:
-            p.fillRect(QRectF(left + x0, top + 1, w, MARK_H), REVIEWED)
-        elif mark == MARK_LOCKED:
-            p.fillRect(QRectF(left + x0, top + 1, w, MARK_H), LOCKED)
-        key = (level, suspect)
-        if key not in strips:
-            strips[key] = confidence_color(level, suspect)
-        if strips[key] is not None:
-            p.fillRect(QRectF(left + x0, strip_top, w, CONF_H), strips[key])
-
-
 def paint_note(p: QPainter, x: float, top: float) -> None:
     """A small yellow flag where a reviewer left a note."""
     p.setPen(Qt.PenStyle.NoPen)
@@ -174,43 +156,31 @@ def _strip_lut() -> np.ndarray:
                     + [_rgb(SUSPECT)])
 
 
-def column_index(cells: Cells, width: int) -> np.ndarray:
-    """(width,) int: the cell under each pixel column's centre, -1 where none."""
-    if len(cells) == 0:
-        return np.full(width, -1)
-    centres = np.arange(width) + 0.5
-    k = np.searchsorted(cells.x0, centres, side="right") - 1
-    valid = (k >= 0) & (centres < cells.x1[np.clip(k, 0, None)])
-    return np.where(valid, k, -1)
+def _qimage(pixels: np.ndarray, fmt: QImage.Format) -> QImage:
+    """(h, w, c) uint8 -> a QImage owning a copy of the pixels."""
+    h, w, c = pixels.shape
+    data = np.ascontiguousarray(pixels)
+    return QImage(data.data, w, h, c * w, fmt).copy()
 
 
-def lane_image(cells: Cells, width: int, color: tuple[int, int, int], background: QColor) -> QImage:
-    """The whole lane (states, marks, confidence strip) as one (LANE_H x width) image, made with numpy
-    per pixel column: a repaint costs a few array operations a lane instead of a call per cell."""
-    width = max(1, int(width))
-    k = column_index(cells, width)
-    has = k >= 0
-    kk = np.clip(k, 0, None)
-    if len(cells):
-        state, mark = np.where(has, cells.state[kk], 0), np.where(has, cells.mark[kk], 0)
-        strip = np.where(has & cells.suspect[kk], CONFIDENCE_LEVELS + 1, np.where(has, cells.level[kk], -1) + 1)
-    else:
-        state = mark = strip = np.zeros(width, np.int64)
-    body = _state_lut(tuple(color))[state]
-    marks = body.copy()
-    marks[mark == MARK_LOCKED] = _rgb(LOCKED)
-    marks[mark == MARK_REVIEWED] = _rgb(REVIEWED)
-    image = np.empty((LANE_H, width, 3), np.uint8)
-    image[0] = image[LANE_H - 1] = _rgb(None, background)
-    image[1:1 + MARK_H] = marks
-    image[1 + MARK_H:1 + BODY_H] = body
-    image[1 + BODY_H] = _rgb(None)
-    image[2 + BODY_H:2 + BODY_H + CONF_H] = _strip_lut()[strip]
-    return QImage(image.data, width, LANE_H, 3 * width, QImage.Format.Format_RGB888).copy()
-
-
-def cells_between(cells: Cells, x0: float, x1: float) -> Cells:
-    """The cells overlapping pixels x0..x1 (the playhead's band), clipped to it."""
-    keep = (cells.x1 > x0) & (cells.x0 < x1)
-    return Cells(np.maximum(cells.x0[keep], x0), np.minimum(cells.x1[keep], x1), cells.state[keep],
-                 cells.mark[keep], cells.level[keep], cells.suspect[keep])
+def lane_images(cols: Columns, color: tuple[int, int, int], background: QColor) -> tuple[QImage, QImage]:
+    """A lane as two (LANE_H x width) images made with numpy per pixel column: the body (states on
+    the lane's background, opaque) and the marks (lock / review bars and the confidence strip,
+    transparent elsewhere), painted before and after the playhead. A few array operations a lane,
+    whatever the number of frames or runs in view."""
+    width = max(1, len(cols.state))
+    body_row = _state_lut(tuple(color))[cols.state.astype(np.int64)]
+    body = np.empty((LANE_H, width, 3), np.uint8)
+    body[0] = body[LANE_H - 1] = _rgb(None, background)
+    body[1:LANE_H - 1] = _rgb(None)
+    body[1:1 + BODY_H] = body_row
+    marks = np.zeros((LANE_H, width, 4), np.uint8)
+    bar = marks[1:1 + MARK_H]
+    for value, colour in ((MARK_LOCKED, LOCKED), (MARK_REVIEWED, REVIEWED)):
+        bar[:, cols.mark == value, :3] = _rgb(colour)
+        bar[:, cols.mark == value, 3] = 255
+    strip_index = np.where(cols.suspect, CONFIDENCE_LEVELS + 1, cols.level.astype(np.int64) + 1)
+    strip = marks[2 + BODY_H:2 + BODY_H + CONF_H]
+    strip[..., :3] = _strip_lut()[strip_index]
+    strip[..., 3] = np.where(strip_index > 0, 255, 0).astype(np.uint8)
+    return _qimage(body, QImage.Format.Format_RGB888), _qimage(marks, QImage.Format.Format_RGBA8888)
