@@ -18,7 +18,8 @@ from annotator.cli.track import cli_loader, track
 from annotator.cli.track_prompts import parse_prompts
 from annotator.project import PROJECT_SUFFIX, encode_project, write_to
 from annotator.project_exchange import export_document
-from core.batch.jobs import JobProgress, JobSpec, PromptedWork, RunSettings, TrackedVideo
+from annotator.auto_objects import AutoSpec
+from core.batch.jobs import AutoWork, JobProgress, JobSpec, PromptedWork, RunSettings, TrackedVideo
 from core.checkpoints.runtime import ModelSelection
 from core.formats import dataset_format
 
@@ -62,13 +63,17 @@ class SessionTracker:
         self._model = cli_loader(self.checkpoint, self._device)(ModelSelection(self.checkpoint))
 
     def track(self, job: JobSpec, video: str, out: str, final: str | None, progress: JobProgress) -> TrackedVideo:
-        if not isinstance(job.work, PromptedWork):
-            raise TypeError(f"job {job.job_id}: this tracker does prompted work only, not {type(job.work).__name__}")
-        objects = parse_prompts(job.work.prompts)
+        auto = None
+        if isinstance(job.work, AutoWork):  # every object found automatically (annotator/auto_track.py)
+            auto, objects = AutoSpec.from_json(dict(job.work.settings)), []
+        elif isinstance(job.work, PromptedWork):
+            objects = parse_prompts(job.work.prompts)
+        else:
+            raise TypeError(f"job {job.job_id}: this tracker does prompted or automatic work, not {type(job.work).__name__}")
         timings: dict[str, float] = {}
         start = time.monotonic()
         doc = track(Path(video), objects, self.checkpoint, self._device, lambda done, total, _text="": progress(done, total),
-                    loader=lambda _selection: self._model)
+                    loader=lambda _selection: self._model, auto=auto)
         timings["track"] = time.monotonic() - start
         assert doc.video is not None
         if video != job.video:  # a fetched copy: the project names the video where the manifest has it

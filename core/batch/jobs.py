@@ -38,7 +38,25 @@ class PromptedWork:
         return self.prompts
 
 
-Work = Union[PromptedWork]  # automatic masks (issue 20) join this union
+@dataclass(frozen=True)
+class AutoWork:
+    """Find every object with the automatic mask generator and track each (``masklet track --auto``).
+
+    settings: the manifest's ``"auto"`` object (annotator.auto_objects.AutoSpec.from_json: frame,
+    every, cover_iou, min_area and the generator's parameters), not yet checked (a bad one fails
+    its job, not the run)."""
+
+    settings: Mapping[str, object]
+
+    @property
+    def kind(self) -> str:
+        return "auto"
+
+    def key_payload(self) -> object:
+        return self.settings
+
+
+Work = Union[PromptedWork, AutoWork]
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import re
 from pathlib import PurePosixPath
 from typing import Callable
 
-from core.batch.jobs import JobSpec, PromptedWork, Work
+from core.batch.jobs import AutoWork, JobSpec, PromptedWork, Work
 from core.batch.keys import is_url
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -67,7 +67,14 @@ def _prompted(value: object, base: str, where: str) -> tuple[Work | None, str | 
 
 # manifest field -> reader of its value (value, manifest folder, where) -> (work, problem).
 # Each job has exactly one of these fields; automatic masks (issue 20) add "auto" here.
-WORK_KINDS: dict[str, Callable[[object, str, str], tuple[Work | None, str | None]]] = {"prompts": _prompted}
+def _auto(value: object, base: str, where: str) -> tuple[Work | None, str | None]:
+    """The auto field: an object of settings (``{}`` for the defaults), checked by the tracker."""
+    if not isinstance(value, dict):
+        raise ManifestError(f'{where}: auto is a JSON object of settings, e.g. {{"frame": 0, "every": 30}}')
+    return AutoWork(value), None
+
+
+WORK_KINDS: dict[str, Callable[[object, str, str], tuple[Work | None, str | None]]] = {"prompts": _prompted, "auto": _auto}
 FIELDS = {"video", "id", *WORK_KINDS}
 
 
