@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QComboBox, QMessageBox
 
-from annotator.labels import AttributeKind, AttributeSpec, Label, LabelSchema
+from annotator.labels import AttributeKind, AttributeSpec, Label, LabelSchema, read_labels, write_labels
 from core.video.inputs import MaskInput, RemoveInput
 from tests.ui_helpers import close_window, open_window, overlay_alpha, settings_with_model, view_point, wait_shown
 from ui.label_dialog import COL_PER_FRAME, COL_TYPE, LabelDialog
@@ -218,3 +218,29 @@ def test_merge_split_and_swap_are_undoable_and_feed_the_engine(qtbot, window: Ma
     assert {o: dict(m) for o, m in doc.masks.items() if o in doc.objects} == masks_before
     assert not s.tracks.split(a, 0)  # nothing before frame 0: refused with a message, nothing changed
     assert doc.inputs == log_before
+
+
+def test_labels_are_imported_and_exported_as_json(qtbot, window: MainWindow, tmp_path: Path) -> None:
+    w = window
+    s = w.session
+    s.labels.set_schema(LabelSchema((Label(1, "person"), Label(2, "kite"))))
+    a, b = s.add_object("a"), s.add_object("b")
+    s.labels.set_label(a, "person")
+    s.labels.set_label(b, "kite")
+    write_labels(LabelSchema((Label(5, "Person", (9, 9, 9)), Label(6, "car"))), tmp_path / "team.json")
+    dialog = LabelDialog(s, w)
+    qtbot.addWidget(dialog)
+    assert dialog.import_path(str(tmp_path / "team.json"))
+    dialog.accept()
+    # the file's labels with its ids; "kite", in use and not in the file, kept with a new id
+    assert s.doc.labels.category_ids() == {"Person": 5, "car": 6, "kite": 7}
+    assert s.doc.object(a).category == "Person" and s.doc.object(b).category == "kite"
+    s.labels.export_file(tmp_path / "out.json")
+    assert read_labels(tmp_path / "out.json") == s.doc.labels
+    (tmp_path / "broken.json").write_text("[")
+    dialog = LabelDialog(s, w)
+    qtbot.addWidget(dialog)
+    assert not dialog.import_path(str(tmp_path / "broken.json"))
+    assert "cannot read the labels file broken.json" in dialog.error.text()
+    s.undo()
+    assert s.doc.object(a).category == "person" and s.doc.labels.names() == ["person", "kite"]
