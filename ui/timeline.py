@@ -15,18 +15,18 @@ right button asks for the context menu (ui.timeline_menu).
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QContextMenuEvent, QHelpEvent, QImage, QMouseEvent, QPainter, QPaintEvent,
-                           QResizeEvent, QWheelEvent)
+from PySide6.QtGui import (QColor, QContextMenuEvent, QHelpEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent,
+                           QWheelEvent)
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from annotator.frame_table import FrameTable
-from annotator.document import ObjectRecord
-from annotator.lane_runs import LaneRuns, summarize, view_columns
+from annotator.lane_runs import LaneRuns
 from annotator.session_controller import SessionController
 from annotator.suspect import SuspectThresholds
 from ui.thumbnail_strip import ThumbnailStrip
-from ui.timeline_model import Lane, cell_text
-from ui.timeline_paint import LANE_H, SELECTION, lane_images, paint_note, paint_playhead, paint_ruler
+from ui.timeline_lanes import LaneStore
+from ui.timeline_model import cell_text
+from ui.timeline_paint import LANE_H, SELECTION, paint_names, paint_note, paint_playhead, paint_ruler
 from ui.timeline_zoom import ZOOM_STEP, TimelineView
 
 LABEL_W = 120
@@ -50,10 +50,7 @@ class Timeline(QWidget):
         self.setObjectName("timeline")
         self.session = session
         self.view = TimelineView()
-        self.thresholds = SuspectThresholds()
-        self.lanes: dict[int, FrameTable] = {}
-        self._runs: dict[int, LaneRuns] = {}
-        self._images: dict[int, tuple] = {}  # obj_id -> (the runs, the view, (body, marks) images) last painted
+        self.store = LaneStore()
         self.selection: tuple[int, int] | None = None
         self._anchor: int | None = None
         self.thumbnails = ThumbnailStrip(THUMB_H, self)
@@ -74,47 +71,43 @@ class Timeline(QWidget):
         self._on_video()
 
     # -- data ------------------------------------------------------------------------------
+    @property
+    def lanes(self) -> dict[int, FrameTable]:
+        return self.store.tables
+
+    @property
+    def thresholds(self) -> SuspectThresholds:
+        return self.store.thresholds
+
     def frame_count(self) -> int:
         return self.session.frame_count()
 
     def rebuild(self) -> None:
         """Every lane again (a new document or video)."""
-        n, doc = self.frame_count(), self.session.doc.document
-        self.lanes = {r.obj_id: Lane.of(doc, r.obj_id, n) for r in self.session.doc.objects()}
-        self._runs = {}
+        n = self.frame_count()
+        self.store.rebuild(self.session.doc.document, [r.obj_id for r in self.session.doc.objects()], n)
         if self.selection and n and self.selection[1] >= n:
             self.clear_selection()
         self._relayout()
 
     def _on_objects(self) -> None:
-        """Lanes for new objects, none for deleted ones; the others are kept (a rename, a note)."""
-        n, doc = self.frame_count(), self.session.doc.document
-        ids = [r.obj_id for r in self.session.doc.objects()]
-        self.lanes = {o: self.lanes[o] if o in self.lanes else Lane.of(doc, o, n) for o in ids}
-        self._runs = {o: r for o, r in self._runs.items() if o in self.lanes}
+        self.store.sync_objects(self.session.doc.document, [r.obj_id for r in self.session.doc.objects()],
+                                self.frame_count())
         self._relayout()
 
     def _on_masks(self, obj_id: int, frames: frozenset) -> None:
-        lane = self.lanes.get(obj_id)
-        if lane is None:
-            if self.session.doc.has_object(obj_id):
-                self._on_objects()
-            return
-        lane.update(self.session.doc.document, obj_id, list(frames))
-        self._runs.pop(obj_id, None)
-        self.update()
+        if self.store.update(self.session.doc.document, obj_id, list(frames)):
+            self.update()
+        elif self.session.doc.has_object(obj_id):
+            self._on_objects()
 
     def runs(self, obj_id: int) -> LaneRuns:
         """The lane's run-length summary, made again only after the lane changed."""
-        runs = self._runs.get(obj_id)
-        if runs is None:
-            runs = self._runs[obj_id] = summarize(self.lanes[obj_id], self.thresholds)
-        return runs
+        return self.store.runs(obj_id)
 
     def set_thresholds(self, thresholds: SuspectThresholds) -> None:
         """The suspect rule's thresholds (Preferences), shared with `J`."""
-        if thresholds != self.thresholds:
-            self.thresholds, self._runs = thresholds, {}
+        if self.store.set_thresholds(thresholds):
             self.update()
 
     def _relayout(self) -> None:
@@ -290,7 +283,8 @@ class Timeline(QWidget):
         p.setClipRect(rect)
         paint_ruler(p, rect.left(), rect.width(), RULER_H, view.first, view.px_per_frame, n)
         self.thumbnails.paint(p, rect.left(), RULER_H + 1)
-        images = {record.obj_id: self._lane_images(record) for record in records if record.obj_id in self.lanes}
+        width = int(rect.width())
+        images = {r.obj_id: self.store.images(r, view, width, BACKGROUND) for r in records if r.obj_id in self.lanes}
         for row, record in enumerate(records):
             if record.obj_id in images:
                 p.drawImage(QPointF(rect.left(), LANES_TOP + row * LANE_H), images[record.obj_id][0])
@@ -308,27 +302,4 @@ class Timeline(QWidget):
                 if view.first - 1 <= note_frame <= last_visible:
                     paint_note(p, self.x_of(note_frame), top)
         p.setClipping(False)
-        self._paint_names(p, records)
-
-    def _lane_images(self, record: ObjectRecord) -> tuple[QImage, QImage]:
-        """The lane's images for the current view, made again only when the lane or the view changed
-        (the playhead moving, a selection, a new note repaint from the cache)."""
-        view, runs = self.view, self.runs(record.obj_id)
-        key = (view.first, view.px_per_frame, int(self.track_rect().width()), record.color)
-        cached = self._images.get(record.obj_id)
-        if cached is None or cached[0] is not runs or cached[1] != key:
-            cols = view_columns(runs, view.first, view.frames_per_px, key[2])
-            cached = self._images[record.obj_id] = (runs, key, lane_images(cols, record.color, BACKGROUND))
-        return cached[2]
-
-    def _paint_names(self, p: QPainter, records: list) -> None:
-        p.fillRect(QRectF(0, 0, LABEL_W, self.height()), BACKGROUND)
-        for row, record in enumerate(records):
-            top = LANES_TOP + row * LANE_H
-            selected = record.obj_id == self.session.current_obj
-            if selected:
-                p.fillRect(QRectF(0, top, LABEL_W, LANE_H), QColor(70, 70, 80))
-            p.setPen(QColor(255, 255, 255) if selected else QColor(190, 190, 190))
-            p.fillRect(QRectF(4, top + 5, 10, 10), QColor(*record.color))
-            name = p.fontMetrics().elidedText(record.name, Qt.TextElideMode.ElideRight, LABEL_W - 22)
-            p.drawText(QRectF(18, top, LABEL_W - 22, LANE_H), Qt.AlignmentFlag.AlignVCenter, name)
+        paint_names(p, records, self.session.current_obj, LABEL_W, LANES_TOP, self.height(), BACKGROUND)

@@ -184,3 +184,18 @@ def lane_images(cols: Columns, color: tuple[int, int, int], background: QColor) 
     strip[..., :3] = _strip_lut()[strip_index]
     strip[..., 3] = np.where(strip_index > 0, 255, 0).astype(np.uint8)
     return _qimage(body, QImage.Format.Format_RGB888), _qimage(marks, QImage.Format.Format_RGBA8888)
+
+
+def paint_names(p: QPainter, records: list, current: int | None, label_w: int, lanes_top: int, height: int,
+                background: QColor) -> None:
+    """The column of object names left of the lanes (the selected object highlighted)."""
+    p.fillRect(QRectF(0, 0, label_w, height), background)
+    for row, record in enumerate(records):
+        top = lanes_top + row * LANE_H
+        selected = record.obj_id == current
+        if selected:
+            p.fillRect(QRectF(0, top, label_w, LANE_H), QColor(70, 70, 80))
+        p.setPen(QColor(255, 255, 255) if selected else QColor(190, 190, 190))
+        p.fillRect(QRectF(4, top + 5, 10, 10), QColor(*record.color))
+        name = p.fontMetrics().elidedText(record.name, Qt.TextElideMode.ElideRight, label_w - 22)
+        p.drawText(QRectF(18, top, label_w - 22, LANE_H), Qt.AlignmentFlag.AlignVCenter, name)
