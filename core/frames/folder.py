@@ -19,6 +19,7 @@ from core.frames.base import CachedFrames
 from core.frames.fingerprint import fingerprint_images
 from core.frames.errors import FrameSourceError
 from core.types import CancelCheck, VideoInfo
+from core.validation.bounds import MAX_FRAME_PIXELS, MAX_FRAMES
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 DEFAULT_FOLDER_FPS = 30.0
@@ -41,10 +42,21 @@ def list_images(folder: Path) -> list[Path]:
     return sorted(files, key=lambda p: (natural_key(p.name), p.name))
 
 
-def read_rgb(path: Path) -> np.ndarray:
-    """(H, W, 3) uint8 RGB pixels of one image file. Raises FrameSourceError."""
+def read_rgb(path: Path, expected: tuple[int, int, str] | None = None) -> np.ndarray:
+    """(H, W, 3) uint8 RGB pixels of one image file. Raises FrameSourceError.
+
+    expected: (width, height, first file's name) the image must match; its header is checked against it (and
+    against MAX_FRAME_PIXELS) before any pixel is decoded.
+    """
     try:
         with Image.open(path) as im:
+            width, height = im.size
+            if width * height > MAX_FRAME_PIXELS:
+                raise FrameSourceError(f"{path}: {width}x{height} pixels, more than a frame may have ({MAX_FRAME_PIXELS})")
+            if expected is not None and (width, height) != expected[:2]:
+                raise FrameSourceError(
+                    f"{path}: image is {width}x{height}, but the first frame ({expected[2]}) is {expected[0]}x{expected[1]}"
+                )
             if im.mode in ("I;16", "I;16B", "I;16L", "I"):
                 grey = np.asarray(im, dtype=np.uint32)
                 shift = 8 if im.mode.startswith("I;16") or grey.max(initial=0) > 255 else 0
@@ -55,7 +67,13 @@ def read_rgb(path: Path) -> np.ndarray:
         # Frames stay in the frame cache for a while: keep them off the heap (core/allocator.py).
         with long_lived():
             return np.array(rgb, order="C", copy=True)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except FrameSourceError:
+        raise
+    except Image.DecompressionBombError as exc:  # PIL refuses before the size check above can
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{claimed.group(1)} pixels" if claimed else "more pixels than PIL opens"
+        raise FrameSourceError(f"{path}: its header claims {pixels}, more than a frame may have: refused") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, MemoryError) as exc:
         raise FrameSourceError(f"{path}: not a readable image ({exc})") from None
 
 
@@ -68,6 +86,8 @@ class FolderFrames(CachedFrames):
             raise FrameSourceError(
                 f"{folder}: no images in this folder (looked for {', '.join(e[1:] for e in IMAGE_EXTENSIONS)})"
             )
+        if len(self.files) > MAX_FRAMES:
+            raise FrameSourceError(f"{folder}: {len(self.files)} images, more than {MAX_FRAMES} frames")
         first = read_rgb(self.files[0])
         info = VideoInfo(width=int(first.shape[1]), height=int(first.shape[0]),
                          frame_count=len(self.files), fps=float(fps))
@@ -76,12 +96,7 @@ class FolderFrames(CachedFrames):
 
     def _decode(self, index: int, *, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
         path = self.files[index]
-        rgb = read_rgb(path)
-        if rgb.shape[:2] != (self._info.height, self._info.width):
-            raise FrameSourceError(
-                f"{path}: image is {rgb.shape[1]}x{rgb.shape[0]}, but the first frame "
-                f"({self.files[0].name}) is {self._info.width}x{self._info.height}"
-            )
+        rgb = read_rgb(path, (self._info.width, self._info.height, self.files[0].name))
         if store:
             self.cache.put(index, rgb)
         return rgb

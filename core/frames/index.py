@@ -38,6 +38,7 @@ import numpy as np
 
 from core.frames.errors import FrameSourceError
 from core.frames.truncation import truncation_problem
+from core.validation.bounds import MAX_FRAMES
 
 _BATCH = 256  # packets the scanner reads between publishing to waiting readers
 IDLE_SHARE = 0.1  # of one core, for the background scan while no reader waits on it
@@ -226,6 +227,9 @@ class PtsIndex:
                     error = f"{self.path}: video packets carry no timestamps; convert it to mp4 first"
                     break
                 seen += 1
+                if seen > MAX_FRAMES:
+                    error = f"{self.path}: more than {MAX_FRAMES} frames"
+                    break
                 pts_batch.append(int(ts))
                 if packet.is_keyframe:
                     key_batch.append(int(ts))
@@ -323,6 +327,8 @@ def _build_index(path: Path) -> PtsIndex:
                 count += not entry.is_discard
                 end = max(end, entry.pos + entry.size)
             size = path.stat().st_size
+            if count > MAX_FRAMES:
+                raise FrameSourceError(f"{path}: its sample table lists {count} frames, more than {MAX_FRAMES}")
             if count and end > size:
                 raise FrameSourceError(
                     f"{path}: truncated or damaged, the file has {size} bytes but its frames run to byte {end}"

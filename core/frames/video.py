@@ -10,6 +10,7 @@ serves the next ``backward_window`` requests. Colours: see core.frames.colour.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +27,7 @@ from core.frames.fingerprint import fingerprint_file
 from core.frames.index import PtsIndex, open_index, reason
 from core.media import VIDEO_EXTENSIONS  # noqa: F401 - re-exported by core.frames
 from core.types import CancelCheck, VideoInfo
+from core.validation.bounds import MAX_FPS, MAX_FRAME_PIXELS, MAX_SIDE
 
 
 # Frames kept from one decode run when reading backward, at most a third of the cache: a
@@ -51,6 +53,11 @@ def _open_decoder(path: Path) -> av.container.InputContainer:
     if not container.streams.video:
         container.close()
         raise FrameSourceError(f"{path}: contains no video stream")
+    ctx = container.streams.video[0].codec_context
+    if ctx.width * ctx.height > MAX_FRAME_PIXELS or max(ctx.width, ctx.height) > MAX_SIDE:
+        container.close()
+        raise FrameSourceError(f"{path}: its frames are {ctx.width}x{ctx.height} pixels, more than Masklet opens "
+                               f"({MAX_FRAME_PIXELS} pixels, {MAX_SIDE} a side)")
     try:
         container.streams.video[0].codec_context.thread_type = "AUTO"
     except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
@@ -119,12 +126,14 @@ class VideoFrames(CachedFrames):
             return frame
 
     def _frame_rate(self) -> float:
-        rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
-        if rate:
-            return float(rate)
+        """Frames per second: the stream's, if it is a sane one (finite, within MAX_FPS), else from the pts."""
+        for rate in (self._stream.average_rate, self._stream.guessed_rate, self._stream.base_rate):
+            if rate and 0 < float(rate) <= MAX_FPS:
+                return float(rate)
         pts = self.index.all_pts()
         span = (int(pts[-1]) - int(pts[0])) * self.index.time_base
-        return (len(self.index) - 1) / span if span > 0 and len(self.index) > 1 else 0.0
+        rate = (len(self.index) - 1) / span if span > 0 and len(self.index) > 1 else 0.0
+        return rate if math.isfinite(rate) and rate <= MAX_FPS else 0.0  # 0: unknown
 
     def _decode(self, index: int, *, store: bool, abort: CancelCheck | None) -> np.ndarray | None:
         backward = 0 <= index < self._last_request

@@ -18,6 +18,8 @@ import torch
 
 from core.sam2.config import SIZES, VERSIONS, Sam2Config, config_for
 from core.sam2.model import Sam2Model
+from core.validation.bounds import Invalid
+from core.validation.checkpoint import check_checkpoint_zip
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PATCH_KEY = "image_encoder.trunk.patch_embed.proj.weight"
@@ -62,6 +64,10 @@ def _load_raw(path: Path, mmap: bool) -> object:
             f"{path.name}: not a PyTorch checkpoint: expected a torch zip file holding {{'model': state_dict}}, "
             f"found {_describe(head)}"
         )
+    try:  # the zip's structure first: a compression bomb is refused before torch allocates
+        check_checkpoint_zip(path)
+    except Invalid as exc:
+        raise CheckpointError(f"{path.name}: expected a complete torch checkpoint, found {exc}") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except pickle.UnpicklingError as exc:
@@ -166,8 +172,11 @@ def inspect_checkpoint(path: str | os.PathLike[str]) -> CheckpointInfo:
 
 
 def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Sam2Model:
-    """A Sam2Model (eval mode, float32) with the checkpoint's weights, on ``device``."""
-    info, sd = _read(path, mmap=False)
+    """A Sam2Model (eval mode, float32) with the checkpoint's weights, on ``device``.
+
+    The file is memory-mapped (after core.validation.checkpoint's structural check): memory
+    follows the tensors the model takes, never what the file claims."""
+    info, sd = _read(path, mmap=True)
     with torch.device("meta"):
         model = Sam2Model(info.config)
     sd = {k: (v.float() if v.is_floating_point() else v) for k, v in sd.items()}
