@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPolygonF
 
 from annotator.frame_table import LaneState
-from annotator.lane_runs import MARK_LOCKED, MARK_REVIEWED, Columns
+from annotator.lane_runs import Columns
 from annotator.suspect import CONFIDENCE_LEVELS
 
 LANE_H = 20
@@ -145,15 +146,8 @@ def _rgb(color: QColor | None, over: QColor = LANE_BG) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _state_lut(color: tuple[int, int, int]) -> np.ndarray:
-    """(6, 3) uint8: the lane body's colour per LaneState (NONE: the lane's background)."""
-    return np.stack([_rgb(state_color(s, color)) for s in range(6)])
-
-
-@functools.lru_cache(maxsize=1)
-def _strip_lut() -> np.ndarray:
-    """(CONFIDENCE_LEVELS + 2, 3) uint8: index 0 unknown (background), 1.. the levels, last: suspect."""
-    return np.stack([_rgb(None)] + [_rgb(confidence_color(v, False)) for v in range(CONFIDENCE_LEVELS)]
-                    + [_rgb(SUSPECT)])
+    """(6, 4) uint8: the lane body's pixel per LaneState (NONE: the lane's background), as _bgra."""
+    return np.stack([_bgra(_rgb(state_color(s, color))) for s in range(6)])
 
 
 def _qimage(pixels: np.ndarray, fmt: QImage.Format) -> QImage:
@@ -166,24 +160,40 @@ def _qimage(pixels: np.ndarray, fmt: QImage.Format) -> QImage:
 def lane_images(cols: Columns, color: tuple[int, int, int], background: QColor) -> tuple[QImage, QImage]:
     """A lane as two (LANE_H x width) images made with numpy per pixel column: the body (states on
     the lane's background, opaque) and the marks (lock / review bars and the confidence strip,
-    transparent elsewhere), painted before and after the playhead. A few array operations a lane,
-    whatever the number of frames or runs in view."""
+    transparent elsewhere), painted before and after the playhead. Each is a few table look-ups
+    of one row broadcast down the rows, whatever the number of frames or runs in view; the pixels
+    are in the raster engine's own format (premultiplied 32-bit), so drawing them converts nothing."""
     width = max(1, len(cols.state))
-    body_row = _state_lut(tuple(color))[cols.state.astype(np.int64)]
-    body = np.empty((LANE_H, width, 3), np.uint8)
-    body[0] = body[LANE_H - 1] = _rgb(None, background)
-    body[1:LANE_H - 1] = _rgb(None)
-    body[1:1 + BODY_H] = body_row
+    body = np.empty((LANE_H, width, 4), np.uint8)
+    body[0] = body[LANE_H - 1] = _bgra(_rgb(None, background))
+    body[1:LANE_H - 1] = _bgra(_rgb(None))
+    body[1:1 + BODY_H] = _state_lut(tuple(color))[cols.state.astype(np.intp)]
+    mark_lut, strip_lut = _overlay_luts()
     marks = np.zeros((LANE_H, width, 4), np.uint8)
-    bar = marks[1:1 + MARK_H]
-    for value, colour in ((MARK_LOCKED, LOCKED), (MARK_REVIEWED, REVIEWED)):
-        bar[:, cols.mark == value, :3] = _rgb(colour)
-        bar[:, cols.mark == value, 3] = 255
-    strip_index = np.where(cols.suspect, CONFIDENCE_LEVELS + 1, cols.level.astype(np.int64) + 1)
-    strip = marks[2 + BODY_H:2 + BODY_H + CONF_H]
-    strip[..., :3] = _strip_lut()[strip_index]
-    strip[..., 3] = np.where(strip_index > 0, 255, 0).astype(np.uint8)
-    return _qimage(body, QImage.Format.Format_RGB888), _qimage(marks, QImage.Format.Format_RGBA8888)
+    marks[1:1 + MARK_H] = mark_lut[cols.mark.astype(np.intp)]
+    strip_index = np.where(cols.suspect, CONFIDENCE_LEVELS + 1, cols.level.astype(np.intp) + 1)
+    marks[2 + BODY_H:2 + BODY_H + CONF_H] = strip_lut[strip_index]
+    fmt = QImage.Format.Format_ARGB32_Premultiplied
+    return _qimage(body, fmt), _qimage(marks, fmt)
+
+
+def _bgra(rgb: np.ndarray | None) -> np.ndarray:
+    """(3,) RGB -> (4,) the bytes of an opaque 32-bit ARGB pixel as they lie in memory (B, G, R, A
+    on a little-endian machine); None: transparent."""
+    if rgb is None:
+        return np.zeros(4, np.uint8)
+    pixel = [rgb[2], rgb[1], rgb[0], 255] if sys.byteorder == "little" else [255, rgb[0], rgb[1], rgb[2]]
+    return np.array(pixel, np.uint8)
+
+
+@functools.lru_cache(maxsize=1)
+def _overlay_luts() -> tuple[np.ndarray, np.ndarray]:
+    """Pixels of the marks image: (3, 4) per MARK_* (none: transparent) and (levels + 2, 4) for
+    the strip (0: unknown, transparent; 1..: the levels; last: suspect)."""
+    marks = np.stack([_bgra(None), _bgra(_rgb(LOCKED)), _bgra(_rgb(REVIEWED))])
+    strip = np.stack([_bgra(None)] + [_bgra(_rgb(confidence_color(v, False))) for v in range(CONFIDENCE_LEVELS)]
+                     + [_bgra(_rgb(SUSPECT))])
+    return marks, strip
 
 
 def paint_names(p: QPainter, records: list, current: int | None, label_w: int, lanes_top: int, height: int,
