@@ -77,6 +77,8 @@ class ObjectRecord:
     # who made the object: "manual" (the annotator) or "automatic" (the automatic mask
     # generator, annotator.auto_objects); SA-V's masklet_type
     source: str = "manual"
+    # the memory policy it is tracked with (core.video.memory_policy.POLICY_NAMES; issue 18)
+    memory: str = "sam2"
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ def document_to_json(doc: AnnotationDocument, project_dir: Path | None = None) -
             "prompts": [_prompt_json(prompts[frame]) for frame in sorted(prompts)],
             "notes": notes_to_json(record),
             **({"source": record.source} if record.source != "manual" else {}),  # optional (issue 20)
+            **({"memory": record.memory} if record.memory != "sam2" else {}),  # optional (issue 18)
         })
     return {"format": FORMAT_TAG, "schema_version": SCHEMA_VERSION, "app_version": __version__,
             "video": video, "metadata": doc.metadata, "labels": doc.labels.to_json(), "objects": objects}
@@ -174,6 +175,16 @@ def _prompt(obj_id: int, data: dict) -> Prompt:
                   box=None if box is None else np.asarray(box, dtype=np.float32).reshape(4))
 
 
+def _memory(obj: dict) -> str:
+    """The object's memory policy name ("sam2" when absent); an unknown one is refused."""
+    from core.video.memory_policy import parse_policy
+
+    try:
+        return parse_policy(obj.get("memory")).name
+    except ValueError as err:
+        raise ProjectError(f"object {obj['id']}: {err}") from None
+
+
 def _fill(doc: AnnotationDocument, obj: dict) -> None:
     color = tuple(int(c) for c in obj["color"])
     if len(color) != 3:
@@ -188,7 +199,8 @@ def _fill(doc: AnnotationDocument, obj: dict) -> None:
                           color=color, attributes=attributes,  # type: ignore[arg-type]
                           frame_attributes={int(f): dict(v) for f, v in frame_attributes.items()},
                           notes=notes_from_json(int(obj["id"]), obj.get("notes")),
-                          source=str(obj.get("source") or "manual"))  # optional (issue 20): absent in older files
+                          source=str(obj.get("source") or "manual"),  # optional (issue 20): absent in older files
+                          memory=_memory(obj))  # optional (issue 18): absent in older files
     if record.obj_id in doc.objects or record.obj_id <= 0:
         raise ProjectError(f"object id {record.obj_id} is repeated or not positive")
     doc.put_object(record)

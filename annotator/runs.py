@@ -55,7 +55,8 @@ class Runs(QObject):
         if not ids:
             s.message.emit("Nothing to propagate: click or box an object first.")
             return None
-        run = TrackInput(legs_for(direction, frame_range, s.frame), tuple(ids), protected_frames(doc, ids))
+        memory = tuple((o, doc.objects[o].memory) for o in ids if doc.objects[o].memory != "sam2")
+        run = TrackInput(legs_for(direction, frame_range, s.frame), tuple(ids), protected_frames(doc, ids), memory=memory)
         run_id = s.next_id()
         self.current = PropagationRun(run_id, tuple(ids))
         s.worker.submit(PropagateRequest(run_id, s.prompts.log(), run))
