@@ -23,6 +23,7 @@ from core.formats.overlap import SINGLE_LABEL_FORMATS, overlap_losses
 from core.formats.overlap import report as overlap_report
 from core.formats.yolo_seg import polygon_losses
 from core.formats.yolo_seg import report as polygon_report
+from core.formats import checked_read
 from core.formats.ytvis import read_ytvis_videos
 from core.types import CancelCheck, ProgressCallback
 
@@ -195,7 +196,7 @@ def import_documents(path: str | Path, fmt: str) -> list[AnnotationDocument]:
     """Every video of a dataset file as its own document (YouTube-VIS files may hold several; other
     formats give one). Raises FormatError."""
     if fmt == "ytvis":
-        return [dataset_to_document(d) for d in read_ytvis_videos(Path(path))]
+        return [dataset_to_document(d) for d in checked_read(Path(path), fmt, lambda: read_ytvis_videos(Path(path)))]
     return [dataset_to_document(import_dataset(Path(path), fmt))]
 
 

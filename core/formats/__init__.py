@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from core.formats.coco import read_coco, write_coco
 from core.formats.cvat_xml import read_cvat_xml, write_cvat_xml
@@ -28,6 +28,10 @@ from core.formats.target import ExportTarget, TargetExists, TargetState, claim_t
 from core.formats.yolo_seg import read_yolo_seg, write_yolo_seg
 from core.formats.ytvis import read_ytvis, write_ytvis
 from core.types import CancelCheck, ProgressCallback
+from core.validation.bounds import Invalid
+from core.validation.dataset import check_dataset
+
+_T = TypeVar("_T")
 
 __all__ = [
     "FORMATS", "Dataset", "ExportCancelled", "FormatError", "Track", "DatasetFormat", "dataset_format", "export_dataset",
@@ -96,6 +100,10 @@ def export_dataset(dataset: Dataset, name: str, out: Path, stride: ExportOptions
     ``overwrite`` is the user's consent to replace a previous export (see core.formats.target);
     without it that raises TargetExists, and a place that is not Masklet's raises FormatError either way.
     """
+    try:  # bounds and finite values before any work (core.validation.dataset, issue 21)
+        check_dataset(dataset)
+    except Invalid as exc:
+        raise FormatError(f"{out}: not written, {exc}") from None
     dataset_format(name).write(dataset, Path(out), as_options(stride), overwrite, progress, cancel)
 
 
@@ -104,8 +112,26 @@ def import_dataset(path: Path, name: str, video_id: int | None = None) -> Datase
     path = Path(path)
     if not path.exists():
         raise FormatError(f"{path} does not exist")
-    if video_id is not None:
-        if name != "ytvis":
-            raise FormatError(f"only YouTube-VIS files hold several videos; {TITLES[name]} has no --video-id")
-        return read_ytvis(path, video_id)
-    return dataset_format(name).read(path)
+    if video_id is not None and name != "ytvis":
+        raise FormatError(f"only YouTube-VIS files hold several videos; {TITLES[name]} has no --video-id")
+    return checked_read(path, name, lambda: read_ytvis(path, video_id) if video_id is not None
+                        else dataset_format(name).read(path))
+
+
+def checked_read(path: Path, name: str, read: Callable[[], _T]) -> _T:
+    """``read()`` with whatever a malformed file makes a reader raise turned into one FormatError
+    line naming the file, and each dataset it gives checked (core.validation.dataset, issue 21)."""
+    try:
+        result = read()
+        for dataset in result if isinstance(result, list) else [result]:
+            check_dataset(dataset)
+        return result
+    except FormatError as exc:
+        message = str(exc)
+        raise FormatError(message if str(path) in message else f"{path}: {message}") from None
+    except Invalid as exc:
+        raise FormatError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError,
+            MemoryError, UnicodeError, OSError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise FormatError(f"{path}: not a valid {TITLES.get(name, name)} file ({type(exc).__name__}: {detail})") from None

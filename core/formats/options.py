@@ -65,7 +65,8 @@ def export_frames(dataset: Dataset, options: ExportOptions | int | None = None) 
     annotated = annotated_frames(dataset)
     if options.all_frames or not annotated:
         return list(selected)
-    return [f for f in selected if f in annotated]
+    # as many steps as annotated frames, whatever frame count the project claims (issue 21)
+    return sorted(f for f in annotated if 0 <= f < dataset.frame_count and f % selected.step == 0)
 
 
 def effective_stride(frames: list[int], stride: int) -> int:

@@ -21,6 +21,8 @@ from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, f
 from core.formats.options import ExportOptions, export_frames
 from core.masks import Rle, empty, encode
 from core.types import CancelCheck, ProgressCallback
+from core.validation.bounds import Invalid
+from core.validation.dataset import check_image_header, unique_frames
 
 
 def davis_palette() -> list[int]:
@@ -51,6 +53,10 @@ def _save_indexed(path: Path, array: np.ndarray) -> None:
 
 def _load_indices(path: Path) -> np.ndarray:
     """An indexed (P), grey (L) or 1-bit PNG as an (H, W) uint8 array of its indices."""
+    try:
+        check_image_header(path)  # its size before its pixels (issue 21)
+    except Invalid as exc:
+        raise FormatError(str(exc)) from None
     try:
         with Image.open(path) as image:
             if image.mode not in ("P", "L", "1"):
@@ -122,7 +128,15 @@ def _png_files(folder: Path) -> list[tuple[int, Path]]:
     files = sorted((frame_from_name(p.name), p) for p in folder.iterdir() if p.suffix.lower() == ".png")
     if not files:
         raise FormatError(f"{folder} holds no PNG files")
+    _unique([(frame, p.name) for frame, p in files], str(folder), "frame")  # 00032.png and 32.png (issue 21)
     return files
+
+
+def _unique(named: list[tuple[int, str]], where: str, what: str) -> None:
+    try:
+        unique_frames(named, where, what)
+    except Invalid as exc:
+        raise FormatError(str(exc)) from None
 
 
 def _dataset(folder: Path, size: tuple[int, int], frames: list[int], tracks: dict[int, Track]) -> Dataset:
@@ -169,6 +183,7 @@ def read_object_pngs(folder: Path) -> Dataset:
     object_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and p.name.isdigit())
     if not object_dirs:
         raise FormatError(f"{folder} must hold one folder per object named by its number (000, 001, ...)")
+    _unique([(int(p.name), p.name) for p in object_dirs], str(folder), "object")  # 001 and 0001 (issue 21)
     size: tuple[int, int] | None = None
     tracks: dict[int, Track] = {}
     frames: list[int] = []

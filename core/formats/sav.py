@@ -106,7 +106,9 @@ def to_sav(
         rles = [track.masks.get(frame, blank) for track in tracks]
         masklet.append([rle.to_coco() for rle in rles])
         if rles:
-            areas[row] = mask_utils.area([{"size": [r.height, r.width], "counts": r.counts} for r in rles])
+            # at most 255 a call: pycocotools' area() counts its list in a uint8 (256 objects overflowed)
+            objs = [{"size": [r.height, r.width], "counts": r.counts} for r in rles]
+            areas[row] = np.concatenate([mask_utils.area(objs[i:i + 255]) for i in range(0, len(objs), 255)])
         if progress is not None:
             progress(row + 1, len(frames), "SA-V")
     resolution = float(dataset.height * dataset.width)
@@ -151,9 +153,11 @@ def infer_stride(frame_count: int, annotated: int) -> int:
     """The annotation stride s with ceil(frame_count / s) == annotated frames (SA-V: 483 frames, 121 -> 4)."""
     if annotated <= 0:
         return 1
-    for stride in range(1, frame_count + 1):
-        if math.ceil(frame_count / stride) == annotated:
-            return stride
+    # ceil(frame_count / s) never grows with s: the smallest s at which it is <= annotated is
+    # the only candidate (constant time, whatever frame count the file claims)
+    stride = max(1, -(-frame_count // annotated))
+    if frame_count > 0 and -(-frame_count // stride) == annotated:
+        return stride
     raise FormatError(f"{annotated} annotated frames do not fit a video of {frame_count} frames at any stride")
 
 

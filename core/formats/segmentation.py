@@ -6,6 +6,8 @@ from pycocotools import mask as mask_utils
 
 from core.formats.dataset import FormatError
 from core.masks import Rle
+from core.validation.bounds import Invalid
+from core.validation.dataset import check_segmentation
 
 
 def rle_from_segmentation(segmentation: object, height: int, width: int, where: str) -> Rle:
@@ -13,6 +15,10 @@ def rle_from_segmentation(segmentation: object, height: int, width: int, where: 
 
     height/width: the image size in pixels; ``where`` names the annotation in error messages.
     """
+    try:  # what pycocotools would trust: checked first (core.validation.dataset, issue 21)
+        check_segmentation(segmentation, height, width, where)
+    except Invalid as exc:
+        raise FormatError(str(exc)) from None
     try:
         if isinstance(segmentation, dict):
             rle = Rle.from_coco(segmentation)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.formats.atomic import read_json, write_json_export
+from core.validation.bounds import Invalid, no_duplicates
 from core.formats.categories import categories, category_ids, remember_categories
 from core.formats.coco import VIDEO_ID_KEY, read_categories
 from core.formats.dataset import (
@@ -123,7 +124,12 @@ def from_ytvis(data: object, video_id: int | None = None) -> Dataset:
     annotations = [a for a in annotations if not several or a.get("video_id") == vid]
     table = read_categories(data)
     cat_names = {c.id: c.name for c in table}
-    ids = renumber_tracks([int(a["id"]) for a in annotations])
+    own_ids = [int(a["id"]) for a in annotations]
+    try:  # two annotations with one id would merge into one object: refused, naming it (issue 21)
+        no_duplicates(own_ids, "YouTube-VIS annotations", "id")
+    except Invalid as exc:
+        raise FormatError(str(exc)) from None
+    ids = renumber_tracks(own_ids)
     blank = empty(height, width)
     tracks = []
     for ann in annotations:
