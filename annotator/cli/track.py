@@ -21,6 +21,7 @@ from annotator.cli.args import CommandParser, parse
 from annotator.cli.progress import TerminalBar
 from annotator.cli.track_prompts import ObjectPrompts, PromptsError, check_against_video, read_prompts
 from annotator.document import AnnotationDocument
+from core.video.memory_policy import POLICY_NAMES
 from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ def build_parser() -> CommandParser:
     auto.add_argument("--auto-points", type=int, metavar="P", help="grid points per side (default 32)")
     auto.add_argument("--auto-settings", metavar="JSON", help="all settings as batch's \"auto\" object (docs/auto_objects.md)")
     parser.add_argument("--checkpoint", required=True, metavar="CKPT", help="a SAM 2 checkpoint (.pt)")
+    parser.add_argument("--memory", default="sam2", choices=POLICY_NAMES,
+                        help="memory policy for objects whose prompts name none (docs/memory_policies.md; default sam2)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"),
                         help="where the model runs (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--out", required=True, metavar="PROJECT", help=f"the project file to write ({PROJECT_SUFFIX})")
@@ -69,12 +72,13 @@ def cli_loader(checkpoint: Path, device: "torch.device"):
 
 
 def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "torch.device", bar: TerminalBar,
-          loader: "ModelLoader | None" = None, auto: "AutoSpec | None" = None) -> AnnotationDocument:
+          loader: "ModelLoader | None" = None, auto: "AutoSpec | None" = None, memory: str = "sam2") -> AnnotationDocument:
     """Prompt, propagate both ways, and return the document. Raises the caller's one-line errors.
 
     loader: where the model comes from (default: ``cli_loader``, the checkpoint loaded now);
     ``masklet batch`` passes one that hands out the model its worker loaded once.
     auto: find the objects automatically instead (annotator/auto_track.py; ``objects`` unused).
+    memory: the memory policy (core.video.memory_policy) of objects whose prompts name none.
     """
     from annotator.model_loading import make_engine, open_frames
     from annotator.session_controller import SessionController
@@ -106,6 +110,7 @@ def track(video: Path, objects: list[ObjectPrompts], checkpoint: Path, device: "
         check_against_video(objects, info.width, info.height, info.frame_count)
         for obj in objects:
             session.add_object(obj.name, obj.category, obj_id=obj.obj_id)
+            session.edit_object(obj.obj_id, memory=obj.memory or memory)
             for prompt in obj.prompts:
                 session.set_frame(prompt.frame)
                 session.prompts.give(prompt)
@@ -160,6 +165,9 @@ def main(argv: Sequence[str]) -> int:
     if problem:
         print(f"{PROG}: {problem}", file=sys.stderr)
         return 1
+    if args.auto and args.memory != "sam2":
+        print(f"{PROG}: --memory applies to the objects of --prompts (automatic objects are tracked with sam2)", file=sys.stderr)
+        return 1
     if (args.prompts is None) == (not args.auto):
         print(f"{PROG}: give either --prompts PROMPTS.json or --auto", file=sys.stderr)
         return 1
@@ -183,7 +191,7 @@ def main(argv: Sequence[str]) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
     try:
-        doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"), auto=auto_spec)
+        doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"), auto=auto_spec, memory=args.memory)
         save_project(doc, out)
     except (PromptsError, FrameSourceError, CheckpointError, ProjectError, TrackError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)

@@ -38,6 +38,7 @@ class ObjectPrompts:
     name: str
     category: str
     prompts: tuple[Prompt, ...]
+    memory: str | None = None  # its "memory" policy (core.video.memory_policy); None: the run's --memory
 
 
 def _number_list(value: object, where: str) -> list[float]:
@@ -115,7 +116,15 @@ def parse_prompts(data: object) -> list[ObjectPrompts]:
         frames = [p.frame for p in prompts]
         if len(set(frames)) != len(frames):
             raise PromptsError(f"object {obj_id} has two prompts on one frame; put that frame's clicks in one prompt")
-        objects.append(ObjectPrompts(obj_id, name, category, tuple(sorted(prompts, key=lambda p: p.frame))))
+        memory = obj.get("memory")
+        if memory is not None:
+            from core.video.memory_policy import parse_policy
+
+            try:
+                memory = parse_policy(memory).name
+            except ValueError as exc:
+                raise PromptsError(f"object {obj_id}: {exc}") from None
+        objects.append(ObjectPrompts(obj_id, name, category, tuple(sorted(prompts, key=lambda p: p.frame)), memory))
     return objects
 
 

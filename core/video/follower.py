@@ -18,6 +18,7 @@ from core.types import FrameResult
 from core.video.inputs import (
     ClearInput, EngineInput, MaskInput, PromptInput, RemoveInput, TrackInput, common_prefix,
 )
+from core.video.memory_policy import parse_policy
 from core.video.session import EngineCheckpoint, VideoSession
 
 FrameCallback = Callable[[FrameResult], None]
@@ -123,6 +124,9 @@ class EngineFollower:
         before each frame, so a replay stops in exactly the state the live run stopped in.
         """
         replay = run.frames_done is not None
+        chosen = dict(run.memory)
+        for obj_id in run.obj_ids:  # the run's policies (an object left out: SAM 2's own)
+            self.engine.set_memory_policy(obj_id, parse_policy(chosen.get(obj_id)))
         done: list[int] = []
         for i, leg in enumerate(run.legs):
             if replay:

@@ -68,10 +68,13 @@ class TrackInput:
     obj_ids: tuple[int, ...]
     locked: frozenset[tuple[int, int]] = frozenset()
     frames_done: tuple[int, ...] | None = None
+    # (obj_id, memory policy name) for objects not tracked with SAM 2's own policy
+    # (core.video.memory_policy); the engine switches them before the run
+    memory: tuple[tuple[int, str], ...] = ()
 
     def finished(self, frames_done: tuple[int, ...]) -> "TrackInput":
         """This run as it actually went: the legs started and the frames yielded by each."""
-        return TrackInput(self.legs[: len(frames_done)], self.obj_ids, self.locked, tuple(frames_done))
+        return TrackInput(self.legs[: len(frames_done)], self.obj_ids, self.locked, tuple(frames_done), self.memory)
 
 
 EngineInput = PromptInput | MaskInput | ClearInput | RemoveInput | TrackInput

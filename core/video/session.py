@@ -180,6 +180,7 @@ class VideoSession:
         # a policy other than SAM 2's makes a correction a conditioning frame (docs/memory_policies.md)
         is_cond = is_init_cond or self.corrections_as_conditioning or policy.corrections_as_conditioning
         prev_logits = None
+        prev = None
         if points is not None:
             prev = track.latest_output(frame, is_cond)
             if prev is not None and prev.pred_masks is not None:
@@ -188,6 +189,8 @@ class VideoSession:
         feats = self._features.get(frame)
         outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
+        if entry.seed_box is None and points is not None and prev is not None:
+            entry.seed_box = prev.seed_box  # a later click with one mask keeps the frame's first box
         (track.temp_cond if is_cond else track.temp_non_cond)[frame] = entry
         policy.on_prompt(track, frame)
         masks = to_object_masks({track.obj_id: entry}, self.video_size, self.keep_logits)

@@ -46,6 +46,9 @@ class MemoryEntry:
     iou: float
     # positive low-resolution pixels of the mask (-1: not counted); a policy's "object absent"
     area: int = -1
+    # a prompt's result: pixel box (x0, y0, x1, y1) at model size of the mask chosen among three
+    # (None when the heads gave one); SAMURAI's filter restarts from it
+    seed_box: tuple[float, float, float, float] | None = None
 
 
 @dataclass

@@ -28,6 +28,7 @@ from core.video.tracker import (
     run_heads,
 )
 from core.video.policies import policy_for
+from core.video.policies.base import mask_box
 
 
 @dataclass
@@ -97,13 +98,14 @@ def prompt_step(
             )
             if alternatives is not None and multimask:
                 alternatives.append(out)
-            record = getattr(policy, "record_prompt", None)
-            if record is not None:  # SAMURAI: its filter restarts from this frame's box
-                record(track, frame, out.high_res_masks[0, 0] if multimask else None)
+            seed = mask_box(out.high_res_masks[0, 0]) if multimask else None
         pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
         with long_lived():  # kept across frames: outside the heap of the activations
             pred = pred.clone()
-        return MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out, picked)[0]), int((pred > 0).sum()))
+        entry = MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out, picked)[0]), int((pred > 0).sum()))
+        if mask is None or not model.config.use_mask_input_as_output_without_sam:
+            entry.seed_box = seed
+        return entry
 
 
 def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:

@@ -35,16 +35,15 @@ from core.video.tracker import MemorySelection, select_pointers
 
 @dataclass
 class SamuraiState:
-    """One object's filter, its stable-frame count, prompt boxes that restart it, branch counts."""
+    """One object's filter, its stable-frame count, filter IoUs of chosen masks, branch counts."""
 
     filter: BoxFilter | None = None
     stable: int = 0
-    seeds: dict[int, tuple[float, float, float, float] | None] = field(default_factory=dict)
     kf_iou: dict[int, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
 
     def copy(self) -> "SamuraiState":
-        return SamuraiState(None if self.filter is None else self.filter.copy(), self.stable, dict(self.seeds),
+        return SamuraiState(None if self.filter is None else self.filter.copy(), self.stable,
                             dict(self.kf_iou), dict(self.counts))
 
     def count(self, key: str, n: int = 1) -> None:
@@ -71,21 +70,12 @@ class SamuraiPolicy(MemoryPolicy):
 
     def visit_conditioning(self, track: ObjectTrack, frame: int, reverse: bool) -> None:
         st: SamuraiState = track.policy_state
-        seed = st.seeds.get(frame)
+        seed = track.cond[frame].seed_box
         if seed is None:
             st.filter, st.stable = None, 0
         else:
             st.filter, st.stable = BoxFilter.start(seed), 1
             st.count("filter_started")
-
-    def record_prompt(self, track: ObjectTrack, frame: int, high_res_masks: Tensor | None) -> None:
-        """A prompt result on ``frame``: (S, S) logits of the chosen mask when the heads gave three
-        (the filter restarts from its box there), else None (keeps an earlier box of that frame)."""
-        st: SamuraiState = track.policy_state
-        if high_res_masks is not None:
-            st.seeds[frame] = mask_box(high_res_masks)
-        else:
-            st.seeds.setdefault(frame, None)
 
     def chooser(self, tracks: list[ObjectTrack], frame: int, reverse: bool) -> Chooser:
         cfg = self.config
