@@ -344,3 +344,31 @@ def test_cvat_for_images_xml_is_refused_in_one_line(tmp_path: Path) -> None:
                     "<height>4</height></original_size></task></meta><image id='0' name='a.jpg'/></annotations>")
     with pytest.raises(FormatError, match="CVAT for images XML"):
         import_dataset(path, "cvat")
+
+
+# files another tool wrote -----------------------------------------------------------------------------
+
+WRITTEN = Path(__file__).parent / "data" / "datumaro_written"
+
+
+def tiny() -> Dataset:
+    """The dataset Datumaro 1.13 read from our Datumaro JSON and wrote as the files in tests/data/datumaro_written
+    (bench/datumaro/load_with_datumaro.py --reexport): object 1 on frames 0-4, object 4 absent on frame 2."""
+    def box(x: int, y: int, w: int, h: int) -> np.ndarray:
+        m = np.zeros((16, 24), bool)
+        m[y:y + h, x:x + w] = True
+        return m
+
+    return Dataset("tiny", 24, 16, 5, 24.0, [
+        Track(1, "dog", "animal", {f: encode(box(1 + f, 2, 6, 5)) for f in range(5)}),
+        Track(4, "ball", "toy", {f: encode(box(14, 6 + f, 4, 3)) for f in range(5) if f != 2})])
+
+
+@pytest.mark.parametrize("fmt, name", [("coco", "coco_instances.json"), ("cvat", "cvat_video_tracks.xml")])
+def test_files_datumaro_wrote_import_with_every_mask_and_id(fmt: str, name: str) -> None:
+    back = import_dataset(WRITTEN / name, fmt)
+    want = tiny()
+    assert [(t.track_id, t.category) for t in back.tracks] == [(1, "animal"), (4, "toy")]
+    got = visible(back, list(range(5)))
+    assert set(got) == set(visible(want, list(range(5))))
+    assert all(np.array_equal(got[k], mask) for k, mask in visible(want, list(range(5))).items())

@@ -150,9 +150,55 @@ def run(datumaro_python: str) -> dict:
             results.append(entry)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    reverse = reverse_check(datumaro_python, datasets["clip"])
     version = subprocess.run([datumaro_python, "-c", "import datumaro; print(datumaro.__version__)"],
                              capture_output=True, text=True).stdout.strip()
-    return {"datumaro": version, "results": results}
+    return {"datumaro": version, "results": results, "masklet_imports_datumaros_exports": reverse}
+
+
+# Datumaro's exporter -> (Masklet format, the file or folder Masklet imports under its output)
+REVERSE = {"cvat": ("cvat", "source.xml"), "coco_instances": ("coco", "annotations/instances_source.json"),
+           "mots_png": ("mots", "source"), "datumaro": ("datumaro", "annotations/source.json")}
+
+
+def reverse_check(datumaro_python: str, dataset: Dataset) -> list[dict]:
+    """Files Datumaro writes (from our Datumaro export of ``dataset``) import into Masklet with every
+    visible mask and object id: CVAT for video with tracks, COCO with attributes.track_id, MOTS PNG."""
+    work = Path(tempfile.mkdtemp(prefix="masklet-datumaro-reverse-"))
+    try:
+        source = work / "source.json"
+        export_dataset(dataset, "datumaro", source)
+        done = subprocess.run([datumaro_python, str(LOADER), "--reexport", str(source), str(work / "out")],
+                              capture_output=True, text=True, check=True)
+        written = json.loads(done.stdout)
+        want = {(f, t.track_id): t.masks[f].decode() for t in dataset.tracks for f in t.masks if not t.masks[f].is_empty}
+        # MOTS PNG holds one object per pixel: compare it against the flattened masks
+        flat = {(f, tid): davis_frame(dataset.tracks, f, dataset.height, dataset.width) == tid for f, tid in want}
+        out = []
+        for exporter, (fmt, rel) in REVERSE.items():
+            entry = {"datumaro_exporter": exporter, "masklet_format": fmt}
+            if str(written.get(exporter, "")).startswith("error"):
+                entry["error"] = written[exporter]
+                out.append(entry)
+                continue
+            try:
+                path = Path(written[exporter]) / rel
+                if fmt == "mots":
+                    path = Path(written[exporter]) / "default"
+                back = import_dataset(path, fmt)
+            except Exception as exc:  # reported, not raised: the bench reports every format
+                entry["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                out.append(entry)
+                continue
+            reference = {k: m for k, m in (flat if fmt == "mots" else want).items() if m.any()}
+            got = {(f, t.track_id): t.masks[f].decode() for t in back.tracks for f in t.masks if not t.masks[f].is_empty}
+            exact = sum(1 for k, m in reference.items() if k in got and np.array_equal(got[k], m))
+            entry.update(masks_expected=len(reference), masks_imported=len(got), masks_exact_with_id=exact,
+                         all_intact=exact == len(reference) == len(got))
+            out.append(entry)
+        return out
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def main() -> int:

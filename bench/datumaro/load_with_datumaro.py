@@ -6,6 +6,10 @@ Datumaro's own importer and print what it found as JSON on stdout.
 FORMAT is a Datumaro importer name (cvat, datumaro, mots, yolo, coco_instances), or
 ``cvat-decoder`` (see cvat_masks_by_datumaros_decoder).
 
+    DATUMARO_PYTHON load_with_datumaro.py --reexport SOURCE.json OUT_FOLDER
+
+writes Masklet's Datumaro JSON again in other formats with Datumaro's exporters (see reexport).
+
 Per export: {"format", "path", "error" (one line, or null), "items": [{"id", "frame",
 "masks": [{"track_id", "label", "rle"}]}]}, where rle is pycocotools' compressed counts of the
 mask Datumaro decoded (so the caller compares pixels without Datumaro). Masklet never imports this.
@@ -79,7 +83,32 @@ def cvat_masks_by_datumaros_decoder(path: str) -> dict:
     return {"items": [{"id": f"frame_{f:06d}", "frame": f, "masks": m} for f, m in sorted(frames.items())]}
 
 
+def reexport(source: str, out: str) -> dict:
+    """Datumaro reads Masklet's Datumaro JSON ``source`` and writes it again, as CVAT for video
+    (``use_track``), COCO instances, MOTS PNG and Datumaro, under ``out``: files another tool
+    wrote, for Masklet to import. Returns {format: path or an error line}."""
+    import os
+
+    import datumaro as dm
+
+    written = {}
+    for fmt, options in (("cvat", {"use_track": True}), ("coco_instances", {}), ("mots_png", {}), ("datumaro", {})):
+        target = os.path.join(out, fmt)
+        # read afresh for each: Datumaro's CVAT exporter with use_track deletes the track ids it writes
+        # from the annotations in memory, so a second export from the same dataset would have none
+        dataset = dm.Dataset.import_from(source, "datumaro")
+        try:
+            dataset.export(target, fmt, save_media=False, **options)
+            written[fmt] = target
+        except Exception as exc:  # one line in the report
+            written[fmt] = f"error: {type(exc).__name__}: {exc}".splitlines()[0]
+    return written
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "--reexport":
+        print(json.dumps(reexport(argv[1], argv[2])))
+        return 0
     results = []
     for fmt, path in zip(argv[0::2], argv[1::2]):
         if fmt == "cvat-decoder":
