@@ -81,3 +81,39 @@ def test_several_ytvis_videos_give_one_project_each_or_the_one_asked_for(overlap
                       "--out", str(tmp_path / "five.masklet")]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no video with id 5" in err
+
+
+def test_ids_names_and_scores_survive_import_a_project_file_and_export(tmp_path: Path) -> None:
+    """Through the project file: YouTube-VIS category ids, video id and file names; SA-V's masklet
+    ids and per-frame stability scores (issue 16, items 4 and 5)."""
+    from core.formats import Dataset, Track
+    from core.formats.sav import to_sav
+
+    yy, xx = np.mgrid[0:20, 0:30]
+    tracks = [Track(oid, name, cat, {f: encode((xx - 8 - 10 * i) ** 2 + (yy - 10) ** 2 <= 16) for f in (0, 4, 8)})
+              for i, (oid, name, cat) in enumerate(((3, "a", "person"), (6, "b", "giant_panda")))]
+    data = to_ytvis(Dataset("clip", 30, 20, 12, 24.0, tracks), 1)
+    data["categories"] = [{"id": 1, "name": "person", "supercategory": "person"},
+                          {"id": 2, "name": "giant_panda", "supercategory": "animal"}]
+    data["annotations"][0]["category_id"], data["annotations"][1]["category_id"] = 1, 2
+    data["videos"][0]["id"] = 12
+    data["videos"][0]["file_names"] = [f"JPEGImages/ab12/{f:05d}.jpg" for f in (0, 4, 8)]
+    for ann in data["annotations"]:
+        ann["video_id"] = 12
+    (tmp_path / "in.json").write_text(json.dumps(data))
+    assert main.main(["import", str(tmp_path / "in.json"), "--format", "ytvis", "--out", str(tmp_path / "p.masklet")]) == 0
+    assert main.main(["export", str(tmp_path / "p.masklet"), "--format", "ytvis", "--out", str(tmp_path / "out.json")]) == 0
+    again = json.loads((tmp_path / "out.json").read_text())
+    assert again["categories"] == data["categories"] and again["videos"][0]["id"] == 12
+    assert again["videos"][0]["file_names"] == data["videos"][0]["file_names"]
+    assert [(a["id"], a["category_id"], a["video_id"]) for a in again["annotations"]] == [(3, 1, 12), (6, 2, 12)]
+
+    sav = to_sav(Dataset("sav_x", 30, 20, 12, 24.0, tracks), 4)
+    sav["masklet_id"] = [0, 1]
+    sav["masklet_stability_score"] = [[0.9, 0.8], [0.91, 0.81], [0.92, 0.82]]
+    (tmp_path / "auto.json").write_text(json.dumps(sav))
+    assert main.main(["import", str(tmp_path / "auto.json"), "--format", "sav", "--out", str(tmp_path / "s.masklet")]) == 0
+    assert main.main(["export", str(tmp_path / "s.masklet"), "--format", "sav", "--out", str(tmp_path / "s.json"),
+                      "--stride", "4"]) == 0
+    back = json.loads((tmp_path / "s.json").read_text())
+    assert back["masklet_id"] == [0, 1] and back["masklet_stability_score"] == sav["masklet_stability_score"]
