@@ -10,6 +10,7 @@ merges equal neighbouring columns into segments.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,8 @@ _UNKNOWN = np.int8(127)  # an unknown confidence must lose to any known one when
 @dataclass(frozen=True)
 class LaneRuns:
     """Runs partitioning frames [0, N): starts, ends (R,) int64 (ends exclusive); state (R,) int8
-    LaneState; mark (R,) int8 MARK_*; level (R,) int8 confidence step, -1 unknown; suspect (R,) bool."""
+    LaneState; mark (R,) int8 MARK_*; level (R,) int8 confidence step, -1 unknown; suspect (R,) bool.
+    level_key: level with unknown as 127, so that the lowest known step wins a column."""
 
     starts: np.ndarray
     ends: np.ndarray
@@ -32,6 +34,10 @@ class LaneRuns:
     mark: np.ndarray
     level: np.ndarray
     suspect: np.ndarray
+
+    @functools.cached_property
+    def level_key(self) -> np.ndarray:
+        return np.where(self.level < 0, _UNKNOWN, self.level).astype(np.int8)
 
     @property
     def frame_count(self) -> int:
@@ -116,8 +122,7 @@ def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int)
     state[valid] = _squeeze(runs.state, first_run, last_run, np.maximum)
     mark[valid] = _squeeze(runs.mark, first_run, last_run, np.maximum)
     suspect[valid] = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
-    known = np.where(runs.level < 0, _UNKNOWN, runs.level).astype(np.int8)
-    squeezed = _squeeze(known, first_run, last_run, np.minimum)
+    squeezed = _squeeze(runs.level_key, first_run, last_run, np.minimum)
     level[valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
     return Columns(state, mark, level, suspect)
 
