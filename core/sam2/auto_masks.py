@@ -221,22 +221,28 @@ class AutoMaskGenerator:
         # the official transform's operation order: normalise by the crop's size, then scale
         coords = torch.stack((pts[:, 0] / crop_w, pts[:, 1] / crop_h), dim=-1) * self.model.image_size
         low_res, ious = self._decode(coords, embed, high_res, multimask=p.multimask_output)
-        per_point = low_res.shape[1]
-        stats.points += len(points)
-        stats.candidates += low_res.shape[0] * per_point
-        low_res = low_res.flatten(0, 1)
+        n_points, per_point = low_res.shape[:2]
+        stats.points += n_points
+        stats.candidates += n_points * per_point
         ious = ious.flatten(0, 1)
         pts = pts.repeat_interleave(per_point, dim=0)
-        coords = coords.repeat_interleave(per_point, dim=0)
         if p.use_m2m:
-            low_res, ious = refine_with_mask(self._decode, coords, torch.clamp(low_res, -32.0, 32.0), embed, high_res, p.points_per_batch)
+            coords = coords.repeat_interleave(per_point, dim=0)
+            refined, ious = refine_with_mask(self._decode, coords, torch.clamp(low_res.flatten(0, 1), -32.0, 32.0), embed, high_res, p.points_per_batch)
+            low_res = refined[:, None]  # one mask per row, as the official upsamples refined masks
+            per_point = 1
         keep = ious > p.pred_iou_thresh if p.pred_iou_thresh > 0.0 else torch.ones_like(ious, dtype=torch.bool)
         stats.removed_by_pred_iou += int((~keep).sum())
-        low_res, ious, pts = low_res[keep], ious[keep], pts[keep]
+        ious, pts = ious[keep], pts[keep]
+        # Only rows with a mask that passed are brought to full resolution, in the official's layout
+        # (rows of ``per_point`` masks): the bilinear kernel's rounding can depend on the channel count.
+        rows = keep.view(-1, per_point)
+        some = rows.any(dim=1)
+        grid = low_res[some]
         if p.min_mask_region_area > 0:
-            low_res = fill_small_regions(low_res, p.min_mask_region_area, p.mask_threshold)
-        # only the masks that passed are brought to full resolution (the same bilinear upsampling)
-        logits = F.interpolate(low_res[:, None], size=crop_hw, mode="bilinear", align_corners=False)[:, 0]
+            grid = fill_small_regions(grid.flatten(0, 1), p.min_mask_region_area, p.mask_threshold).view_as(grid)
+        logits = F.interpolate(grid, size=crop_hw, mode="bilinear", align_corners=False).flatten(0, 1)[rows[some].flatten()]
+        del grid
         stability = stability_scores(logits, p.mask_threshold, p.stability_score_offset)
         keep = stability >= p.stability_score_thresh if p.stability_score_thresh > 0.0 else torch.ones_like(stability, dtype=torch.bool)
         stats.removed_by_stability += int((~keep).sum())
