@@ -37,7 +37,7 @@ import av
 import numpy as np
 
 from core.frames.errors import FrameSourceError
-from core.frames.truncation import truncation_problem
+from core.frames.probe import open_container, reason  # noqa: F401 - reason is re-exported
 from core.validation.bounds import MAX_FRAMES
 
 _BATCH = 256  # packets the scanner reads between publishing to waiting readers
@@ -311,36 +311,11 @@ def open_index(path: Path) -> PtsIndex:
 
 
 def _build_index(path: Path) -> PtsIndex:
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
-    try:
-        if not container.streams.video:
-            raise FrameSourceError(f"{path}: contains no video stream")
-        stream = container.streams.video[0]
-        time_base = float(stream.time_base) if stream.time_base else 0.0
-        count, end = 0, 0
-        is_mov = container.format.name.startswith("mov")
-        if is_mov:
-            for entry in stream.index_entries:
-                count += not entry.is_discard
-                end = max(end, entry.pos + entry.size)
-            size = path.stat().st_size
-            if count > MAX_FRAMES:
-                raise FrameSourceError(f"{path}: its sample table lists {count} frames, more than {MAX_FRAMES}")
-            if count and end > size:
-                raise FrameSourceError(
-                    f"{path}: truncated or damaged, the file has {size} bytes but its frames run to byte {end}"
-                )
-        problem = None if is_mov else truncation_problem(path, container.format.name)
-        if problem:
-            raise FrameSourceError(problem)
-    except BaseException:
-        container.close()
-        raise
+    container, count = open_container(path)
+    stream = container.streams.video[0]
+    time_base = float(stream.time_base) if stream.time_base else 0.0
     index = PtsIndex(path, count, time_base)
-    if is_mov and count:
+    if count:  # MP4/MOV: the sample table gave the count; the scan fills in behind readers
         thread = threading.Thread(
             target=index.scan, args=(container, count), kwargs={"background": True}, name="masklet-index", daemon=True
         )
@@ -353,9 +328,3 @@ def _build_index(path: Path) -> PtsIndex:
         index.scan(container, int(stream.frames or 0), announced)
         index.wait()  # raises what the scan found
     return index
-
-
-def reason(exc: BaseException) -> str:
-    """FFmpeg's own words for a failure, without the errno prefix and file name PyAV adds."""
-    strerror = getattr(exc, "strerror", None)
-    return str(strerror or exc).strip().rstrip(".")

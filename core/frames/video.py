@@ -24,10 +24,11 @@ from core.frames.base import CachedFrames
 from core.frames.colour import frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
-from core.frames.index import PtsIndex, open_index, reason
+from core.frames.index import PtsIndex, open_index
+from core.frames.probe import open_container, reason
 from core.media import VIDEO_EXTENSIONS  # noqa: F401 - re-exported by core.frames
 from core.types import CancelCheck, VideoInfo
-from core.validation.bounds import MAX_FPS, MAX_FRAME_PIXELS, MAX_SIDE
+from core.validation.bounds import MAX_FPS
 
 
 # Frames kept from one decode run when reading backward, at most a third of the cache: a
@@ -46,18 +47,7 @@ _OPENER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="masklet-open")
 
 def _open_decoder(path: Path) -> av.container.InputContainer:
     """``path`` opened for decoding its first video stream (threaded where the codec can)."""
-    try:
-        container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
-        raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
-    if not container.streams.video:
-        container.close()
-        raise FrameSourceError(f"{path}: contains no video stream")
-    ctx = container.streams.video[0].codec_context
-    if ctx.width * ctx.height > MAX_FRAME_PIXELS or max(ctx.width, ctx.height) > MAX_SIDE:
-        container.close()
-        raise FrameSourceError(f"{path}: its frames are {ctx.width}x{ctx.height} pixels, more than Masklet opens "
-                               f"({MAX_FRAME_PIXELS} pixels, {MAX_SIDE} a side)")
+    container, _ = open_container(path, whole=False)
     try:
         container.streams.video[0].codec_context.thread_type = "AUTO"
     except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
