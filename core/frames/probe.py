@@ -32,8 +32,8 @@ def open_container(path: Path, whole: bool = True) -> tuple[av.container.InputCo
         if not container.streams.video:
             raise FrameSourceError(f"{path}: contains no video stream")
         stream = container.streams.video[0]
-        ctx = stream.codec_context
-        if ctx.width * ctx.height > MAX_FRAME_PIXELS or max(ctx.width, ctx.height) > MAX_SIDE:
+        ctx = stream.codec_context  # None for a stream no decoder knows: the scan says what is wrong
+        if ctx is not None and (ctx.width * ctx.height > MAX_FRAME_PIXELS or max(ctx.width, ctx.height) > MAX_SIDE):
             raise FrameSourceError(f"{path}: its frames are {ctx.width}x{ctx.height} pixels, more than Masklet opens "
                                    f"({MAX_FRAME_PIXELS} pixels, {MAX_SIDE} a side)")
         count = 0
