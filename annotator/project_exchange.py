@@ -17,7 +17,7 @@ from annotator.project import relink_video
 from core.formats import Dataset, FormatError, Track, claim_target, dataset_format, export_dataset, import_dataset
 from core.formats.categories import CATEGORIES_KEY
 from core.formats.dataset import frame_stem
-from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES, frames_folder, write_frames
+from core.formats.frame_images import DEFAULT_QUALITY, FORMATS_WITH_FRAMES, FRAMES_INSIDE, frames_folder, write_frames
 from core.formats.options import MASKLET, ExportOptions, as_options, export_frames, frame_names_style
 from core.formats.overlap import SINGLE_LABEL_FORMATS, overlap_losses
 from core.formats.overlap import report as overlap_report
@@ -124,7 +124,7 @@ def frames_to_write(doc: AnnotationDocument, fmt: str, out: str | Path,
     if fmt not in FORMATS_WITH_FRAMES:
         return None
     dataset = document_to_dataset(doc)
-    folder = frames_folder(Path(out), dataset.name)
+    folder = frames_folder(Path(out), dataset.name, fmt)
     video = Path(doc.video.path) if doc.video is not None and doc.video.path else None
     if video is not None and video.is_dir() and video.resolve() == folder.resolve() and all(
             (folder / f"{frame_stem(f)}.jpg").is_file() for f in export_frames(dataset, stride)):
@@ -176,19 +176,31 @@ def export_document(
 
     stride: the export's options (core.formats.options.ExportOptions: stride, all frames, frame
     naming, video id), or just the stride.
-    frames: also write the video's frames where the export's file names point (COCO, YouTube-VIS
-    only), before the JSON file, so that a JSON file in place always has its frames.
+    frames: also write the video's frames where the export's file names point (COCO, YouTube-VIS:
+    before the JSON file, so that a JSON file in place always has its frames), or into a YOLO
+    folder's images/train (after its labels, which make the folder).
     """
     out = Path(out)
     options = as_options(stride)
-    if frames is not None:
-        if fmt not in FORMATS_WITH_FRAMES:
-            raise FormatError(f"only COCO and YouTube-VIS name frame files; {dataset_format(fmt).title} exports masks only")
-        if frame_names_style(options, document_to_dataset(doc)) != MASKLET:
-            raise FormatError("the video's frames are written as NAME/00000.jpg; CVAT frame names point into "
-                              "CVAT's task instead (no frames to write)")
-        claim_target(out, fmt, overwrite)  # a refusal of the JSON file comes before the frames' work
+    if frames is None:
+        export_dataset(document_to_dataset(doc), fmt, out, options, overwrite, progress, cancel)
+        return
+    if fmt not in FORMATS_WITH_FRAMES:
+        raise FormatError(f"only COCO, YouTube-VIS and YOLO name frame files; {dataset_format(fmt).title} "
+                          f"exports masks only")
+    if fmt not in FRAMES_INSIDE and frame_names_style(options, document_to_dataset(doc)) != MASKLET:
+        raise FormatError("the video's frames are written as NAME/00000.jpg; CVAT frame names point into "
+                          "CVAT's task instead (no frames to write)")
+    claim_target(out, fmt, overwrite)  # a refusal of the export comes before the frames' work
+    if fmt in FRAMES_INSIDE:
+        folder = frames_to_write(doc, fmt, out, options)
+        if folder is not None and folder.parent.is_dir():  # refused frames refuse the export before any write
+            claim_target(folder, "frames", frames.overwrite)
+        export_dataset(document_to_dataset(doc), fmt, out, options, overwrite, progress, cancel)
+        (out / "images").mkdir(exist_ok=True)
         _write_frames(doc, fmt, out, options, frames, progress, cancel)
+        return
+    _write_frames(doc, fmt, out, options, frames, progress, cancel)
     export_dataset(document_to_dataset(doc), fmt, out, options, overwrite, progress, cancel)
 
 

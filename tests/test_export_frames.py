@@ -121,3 +121,22 @@ def test_the_command_line_writes_frames_with_a_quality(shared_data: Path, tmp_pa
     capsys.readouterr()
     one_line_error(capsys, main.main(["export", str(project), "--format", "sav", "--out", str(tmp_path / "s.json"),
                                       "--frames"]), "masks only", "masklet export")
+
+
+def test_yolo_gets_its_frames_in_images_train_beside_labels_train(shared_data: Path, tmp_path: Path) -> None:
+    video = shared_data / "frames" / "bedroom"
+    out = tmp_path / "bedroom_yolo"
+    export_document(bedroom(video), "yolo", out, stride=10, frames=FrameImages(quality=80))
+    images = sorted(p.stem for p in (out / "images" / "train").iterdir())
+    labels = sorted(p.stem for p in (out / "labels" / "train").iterdir())
+    assert images == labels == ["00000", "00010", "00020"]  # Ultralytics pairs them by name
+    with Image.open(out / "images" / "train" / "00010.jpg") as image:
+        assert image.size == (W, H) and image.info["comment"] == b"Masklet"
+    before = {p: p.read_bytes() for p in out.rglob("*.txt")}
+    with pytest.raises(TargetExists):  # the frames are a previous export too: replacing them needs consent
+        export_document(bedroom(video), "yolo", out, stride=5, overwrite=True, frames=FrameImages())
+    assert {p: p.read_bytes() for p in out.rglob("*.txt")} == before  # refused before anything was written
+    export_document(bedroom(video), "yolo", out, stride=10, overwrite=True, frames=FrameImages(overwrite=True))
+    export_document(bedroom(video), "yolo", out, stride=5, overwrite=True)  # labels only: the frames stay
+    assert sorted(p.stem for p in (out / "images" / "train").iterdir()) == ["00000", "00010", "00020"]
+    assert len(list((out / "labels" / "train").iterdir())) == 5

@@ -198,7 +198,9 @@ class ExportDialog(QDialog):
         frames = None
         if overwrite is not None and fmt in FORMATS_WITH_FRAMES and self.with_frames.isChecked():
             folder = frames_to_write(self.doc, fmt, out, self.options())
-            replace_frames = self._consent(folder, "frames") if folder is not None else False
+            # a folder the export itself makes (YOLO's images/train in a new folder) holds nothing to replace
+            new = folder is None or not folder.parent.exists()
+            replace_frames = False if new else self._consent(folder, "frames")
             frames = FrameImages(self.quality.value(), replace_frames) if replace_frames is not None else None
             overwrite = overwrite if frames is not None else None
         if overwrite is None:

@@ -53,7 +53,8 @@ def build_parser() -> CommandParser:
     parser.add_argument("--video-id", type=positive_int, default=None, metavar="N",
                         help="the video id in YouTube-VIS and COCO files (default: as imported, else 1)")
     parser.add_argument("--frames", action="store_true",
-                        help="coco, ytvis: also write the video's frames as JPEGs where the file names point")
+                        help="coco, ytvis: also write the video's frames as JPEGs where the file names point; "
+                             "yolo: into its images/train")
     parser.add_argument("--jpeg-quality", type=positive_int, default=DEFAULT_QUALITY, metavar="Q",
                         help=f"JPEG quality of --frames, 1 to 95 (default {DEFAULT_QUALITY})")
     parser.epilog = ("--force replaces a file, a previous export of the format (keeping other files in its "

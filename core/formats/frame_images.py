@@ -1,7 +1,9 @@
-"""The video's frames as JPEGs beside a COCO or YouTube-VIS file, so that its ``file_name``s resolve.
+"""The video's frames as JPEGs beside a COCO or YouTube-VIS file, so that its ``file_name``s resolve,
+and inside a YOLO segmentation folder, so that it can train.
 
-Both formats name frame ``f`` of video ``name`` ``name/{f:05d}.jpg``, relative to the JSON file's
-folder: the frames go to ``frames_folder(json_path, name)``. Each JPEG carries the comment
+COCO and YouTube-VIS name frame ``f`` of video ``name`` ``name/{f:05d}.jpg``, relative to the JSON
+file's folder; YOLO pairs ``images/train/{f:05d}.jpg`` with ``labels/train/{f:05d}.txt``: the
+frames go to ``frames_folder(out, name, fmt)``. Each JPEG carries the comment
 ``Masklet`` (see core.formats.layout), so a later export may replace them and nothing else; the
 folder is written all or nothing like any folder export (core.formats.atomic).
 """
@@ -20,12 +22,16 @@ from core.formats.layout import SOFTWARE
 from core.types import CancelCheck, ProgressCallback
 
 DEFAULT_QUALITY = 90
-FORMATS_WITH_FRAMES = ("coco", "ytvis")
+FORMATS_WITH_FRAMES = ("coco", "ytvis", "yolo")
+FRAMES_INSIDE = ("yolo",)  # the frames go inside the export's folder, written after it
 
 
-def frames_folder(json_path: Path, name: str) -> Path:
-    """Where the frames of video ``name`` go for the JSON file ``json_path`` (its file names' prefix)."""
-    return Path(json_path).parent / name
+def frames_folder(out: Path, name: str, fmt: str = "coco") -> Path:
+    """Where the frames of video ``name`` go for the export ``out`` of format ``fmt``: beside a JSON
+    file (its file names' prefix), or ``out/images/train`` in a YOLO folder."""
+    if fmt in FRAMES_INSIDE:
+        return Path(out) / "images" / "train"
+    return Path(out).parent / name
 
 
 def write_frames(

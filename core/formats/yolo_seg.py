@@ -4,8 +4,8 @@
 name, classes in category-id order; a ``masklet:`` block keeps the video's size, frame count,
 the stride and the category ids) and ``OUT/labels/train/00004.txt`` per exported frame: one
 line per connected part of each visible mask, ``class x0 y0 x1 y1 ...``, the outline's
-vertices normalised by the image's width and height (6 decimals). Put the frames as
-``OUT/images/train/00004.jpg`` to train.
+vertices normalised by the image's width and height (6 decimals). ``masklet export --frames``
+(the dialog's frames box) writes the frames as ``OUT/images/train/00004.jpg``, ready to train.
 
 A polygon cannot hold everything a mask holds: holes are filled, and pixels along the outline
 come out differently when the polygon is drawn again. :func:`polygon_losses` measures it, per
