@@ -5,7 +5,8 @@ The place starts as the format's own name for the video (``bedroom.coco.json``, 
 in the project's or video's folder and follows the format until the user types a path of their own.
 Before writing, the dialog asks core.formats.target what the place holds: it refuses a folder
 that is not a previous export of the format, and asks before replacing anything (ui.export_notice).
-For COCO and YouTube-VIS it can also write the video's frames where the file names point.
+For COCO and YouTube-VIS it can also write the video's frames where the file names point (YOLO:
+into its images/train).
 Only annotated frames are written unless "All frames" is ticked; frame names can follow CVAT's
 (video or image task); formats that lose pixels say per object how many (ui.export_report).
 """
@@ -103,7 +104,9 @@ class ExportDialog(QDialog):
         self.stride = QSpinBox()
         self.stride.setRange(1, 1000)
         self.stride.setToolTip("Export every Nth frame (SA-V's own data uses 4)")
-        self.with_frames = QCheckBox("Also write the video's frames where the file names point (JPEG)")
+        self.with_frames = QCheckBox("Also write the video's frames as JPEGs")
+        self.with_frames.setToolTip("COCO, YouTube-VIS: where the file names point (NAME/00004.jpg); "
+                                    "YOLO: into images/train")
         self.quality = QSpinBox()
         self.quality.setRange(1, 95)
         self.quality.setValue(DEFAULT_QUALITY)
