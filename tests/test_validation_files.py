@@ -215,3 +215,29 @@ def test_duplicates_are_named() -> None:
     depth_at_most({"a": [[1]]}, "x", 3)
     with pytest.raises(Invalid):
         depth_at_most({"a": [[1]]}, "x", 2)
+
+
+# -- through the command line ---------------------------------------------------------------
+def test_the_command_line_ends_each_malformed_input_in_one_line(tmp_path: Path, capsys) -> None:
+    import main
+
+    bad = tmp_path / "bad.masklet"
+    bad.write_text(json.dumps(PROJECT_CASES["frame count 1e30"][0](project_json(tmp_path))))
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(b"[" * 5000 + b"]" * 5000)
+    prompts = tmp_path / "prompts.json"
+    prompts.write_text('{"objects": [{"id": 1, "prompts": [{"frame": 0, "points": [[NaN, 1]]}]}]}')
+    from tests.video_corpus import CASES, write_case
+
+    video = write_case(CASES[0], tmp_path)
+    (tmp_path / "c.pt").write_bytes(b"")  # never read: the prompts are refused first
+    runs = {
+        "frame_count": ["export", str(bad), "--format", "coco", "--out", str(tmp_path / "o.json")],
+        "nested more than": ["import", str(deep), "--format", "coco", "--out", str(tmp_path / "o.masklet")],
+        "holds NaN": ["track", str(video), "--prompts", str(prompts), "--checkpoint", str(tmp_path / "c.pt"),
+                      "--out", str(tmp_path / "t.masklet")],
+    }
+    for words, argv in runs.items():
+        code = main.main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(err) == 1 and words in err[0], (argv[0], err)

@@ -17,6 +17,8 @@ from typing import IO, Callable, Iterator
 
 from core.formats.dataset import FormatError
 from core.formats.target import ExportTarget, TargetState, claim_target, claimed_new, protect_input
+from core.validation.bounds import Invalid
+from core.validation.json_input import parse_json
 
 try:
     import fcntl
@@ -25,6 +27,7 @@ except ImportError:  # Windows: no advisory locks; stale temporaries are then le
 
 _NAME_ROOM = 200  # bytes of the target's name kept in a temporary's name (file names stop at 255)
 _TEMP_SUFFIXES = (".tmp", ".partial", ".old")
+_DATASET_DEPTH = 100  # JSON nesting a dataset file may have (COCO polygons are 4 deep)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -268,6 +271,10 @@ def read_json(path: Path, what: str) -> object:
     protect_input(path, f"the {what} file being read")
     try:
         with open(path, "rb") as handle:
-            return json.loads(handle.read().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raw = handle.read()
+    except OSError as exc:
         raise FormatError(f"{path} is not a readable {what} JSON file ({exc.__class__.__name__}: {exc})") from None
+    try:  # nesting counted before the parser recurses (core.validation.json_input)
+        return parse_json(raw, depth=_DATASET_DEPTH, allow_nan=True)
+    except Invalid as exc:
+        raise FormatError(f"{path} is not a readable {what} JSON file ({exc})") from None

@@ -47,14 +47,18 @@ def nesting_depth(raw: bytes) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def parse_json(raw: bytes, *, depth: int = MAX_JSON_DEPTH) -> object:
-    """The JSON value of ``raw`` (UTF-8); raises Invalid (one line) for anything else."""
+def parse_json(raw: bytes, *, depth: int = MAX_JSON_DEPTH, allow_nan: bool = False) -> object:
+    """The JSON value of ``raw`` (UTF-8); raises Invalid (one line) for anything else.
+
+    allow_nan: read NaN/Infinity (as Python writes them; other tools' datasets may hold them
+    in fields Masklet does not use: the values it keeps are checked where it keeps them)."""
     if len(raw) > MAX_JSON_BYTES:
         raise Invalid(f"{len(raw)} bytes of JSON, more than {MAX_JSON_BYTES}")
     if nesting_depth(raw) > depth:
         raise Invalid(f"nested more than {depth} levels deep")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        text = raw.decode("utf-8")
+        return json.loads(text) if allow_nan else json.loads(text, parse_constant=_reject_constant)
     except Invalid:
         raise
     except UnicodeDecodeError as exc:
