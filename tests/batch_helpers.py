@@ -8,7 +8,6 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np
@@ -37,10 +36,11 @@ def write_video(path: Path, frames: int, seed: int) -> Path:
 
 
 def prompts_for(seed: int) -> dict:
-    """Two objects: a click on the square's first position and a box elsewhere."""
+    """Two objects: a click on the square on frame 1 and a box elsewhere on a later frame (so both
+    directions of the propagation have frames)."""
     return {"objects": [
-        {"id": 1, "name": "square", "prompts": [{"frame": 0, "points": [[40, 60]], "labels": [1]}]},
-        {"id": 3, "name": "corner", "prompts": [{"frame": 1 + seed % 3, "box": [90, 10, 150, 50]}]},
+        {"id": 1, "name": "square", "prompts": [{"frame": 1, "points": [[46, 60]], "labels": [1]}]},
+        {"id": 3, "name": "corner", "prompts": [{"frame": 2 + seed % 3, "box": [90, 10, 150, 50]}]},
     ]}
 
 
@@ -123,9 +123,28 @@ class S3Server:
         self._server.stop()
 
 
-def serve_s3() -> Iterator[S3Server]:
-    server = S3Server()
-    try:
-        yield server
-    finally:
-        server.stop()
+class GatedTracker:
+    """The real session tracker, held before one job until a gate file exists.
+
+    MASKLET_TEST_GATE="JOB:WAITING:GATE": on JOB it writes the file WAITING, then waits for GATE
+    (so a test can kill the driver while that job is on a worker, whatever the machine's speed).
+    """
+
+    def __init__(self, settings: RunSettings) -> None:
+        from annotator.cli.batch_tracker import SessionTracker
+
+        self._inner = SessionTracker(settings)
+        self.device = self._inner.device
+        self._job, self._waiting, self._gate = os.environ["MASKLET_TEST_GATE"].split(":")
+
+    def track(self, job: JobSpec, video: str, out: str, final: str | None, progress: JobProgress) -> TrackedVideo:
+        if job.job_id == self._job:
+            Path(self._waiting).write_text("waiting")
+            deadline = time.monotonic() + 600  # a hang guard: the test opens the gate or kills us
+            while not Path(self._gate).exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        return self._inner.track(job, video, out, final, progress)
+
+
+def gated_tracker(settings: RunSettings) -> GatedTracker:
+    return GatedTracker(settings)
