@@ -36,10 +36,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--iou-bias", type=float, default=1.0, help="added to the IoU head's last bias on both sides")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-onednn", action="store_true", help="our linear layers through F.linear (bit-identical image path)")
     args = parser.parse_args()
     import torch
 
-    report: dict[str, object] = {"torch": torch.__version__, "nms": setup(), "seed": args.seed, "iou_bias": args.iou_bias, "sets": {k: SETS[k] for k in args.sets}, "results": {}}
+    if args.no_onednn:
+        from core.sam2.linear import set_onednn_linear
+
+        set_onednn_linear(False)
+
+    report: dict[str, object] = {"torch": torch.__version__, "nms": setup(), "seed": args.seed, "iou_bias": args.iou_bias, "onednn": not args.no_onednn, "sets": {k: SETS[k] for k in args.sets}, "results": {}}
     with temp_dir() as tmp:
         for size in args.sizes:
             ours, off = make_models(size, args.seed, args.iou_bias, Path(tmp))
