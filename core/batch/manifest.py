@@ -5,8 +5,9 @@
 
 ``video``: a video file or frame folder, a path (relative to the manifest's folder) or a URL
 fsspec opens. ``prompts``: the prompts of ``masklet track`` (docs/prompts_json.md), inline or as
-a path/URL of a JSON file. ``id``: the name of the job's results folder; default the video's
-name without its extension. Blank lines are skipped.
+a path/URL of a JSON file; or, in its place, ``auto``: the settings of an automatic run
+(``masklet track --auto``; ``{}`` for the defaults). ``id``: the name of the job's results
+folder; default the video's name without its extension. Blank lines are skipped.
 
 A line that is not such an object (not JSON, no video, an unknown field, an id used twice)
 stops the run before anything starts, with one line naming the manifest line. A prompts file
@@ -65,8 +66,6 @@ def _prompted(value: object, base: str, where: str) -> tuple[Work | None, str | 
     return PromptedWork(data, location), None
 
 
-# manifest field -> reader of its value (value, manifest folder, where) -> (work, problem).
-# Each job has exactly one of these fields; automatic masks (issue 20) add "auto" here.
 def _auto(value: object, base: str, where: str) -> tuple[Work | None, str | None]:
     """The auto field: an object of settings (``{}`` for the defaults), checked by the tracker."""
     if not isinstance(value, dict):
@@ -74,6 +73,8 @@ def _auto(value: object, base: str, where: str) -> tuple[Work | None, str | None
     return AutoWork(value), None
 
 
+# manifest field -> reader of its value (value, manifest folder, where) -> (work, problem).
+# Each job has exactly one of these fields.
 WORK_KINDS: dict[str, Callable[[object, str, str], tuple[Work | None, str | None]]] = {"prompts": _prompted, "auto": _auto}
 FIELDS = {"video", "id", *WORK_KINDS}
 
