@@ -31,7 +31,9 @@ def check_raw(data: dict) -> None:
             raise Invalid("schema_version: 1, but its objects carry masks as schema 2 and later do")
     if is_int(version) and version >= 2 and "masks" in data:
         raise Invalid(f"schema_version: {version}, but it has a top-level masks map as schema 1 did")
-    depth_at_most(data, "the project")
+    for key in ("metadata", "labels"):  # the free-form parts; the schema's own are a few levels deep
+        if data.get(key) is not None:
+            depth_at_most(data[key], key)
 
 
 def _video(data: object) -> tuple[int, int, int] | None:
@@ -120,6 +122,7 @@ def _object(obj: object, field: str, video: tuple[int, int, int] | None) -> int:
     for key in ("attributes", "frame_attributes"):
         if obj.get(key) is not None:
             mapping(obj[key], f"{field}.{key}")
+            depth_at_most(obj[key], f"{field}.{key}")
             all_finite(obj[key], f"{field}.{key}")
     masks = sequence(obj.get("masks", []), f"{field}.masks", MAX_MASKS_PER_OBJECT)
     frames = [_mask(m, f"{field}.masks[{j}]", video) for j, m in enumerate(masks)]
