@@ -372,3 +372,19 @@ def test_files_datumaro_wrote_import_with_every_mask_and_id(fmt: str, name: str)
     got = visible(back, list(range(5)))
     assert set(got) == set(visible(want, list(range(5))))
     assert all(np.array_equal(got[k], mask) for k, mask in visible(want, list(range(5))).items())
+
+
+def test_sav_manual_file_at_stride_1_exports_its_121_annotated_frames(shared_data: Path, tmp_path: Path) -> None:
+    """Issue 16, item 8: 483 frames annotated every 4th; COCO at stride 1 listed 362 empty images."""
+    dataset = import_dataset(shared_data / "sav" / "sav_000001_manual.json", "sav")
+    coco = to_coco(dataset, 1)
+    assert len(coco["images"]) == 121 and [i["frame_index"] for i in coco["images"][:3]] == [0, 4, 8]
+    assert len(to_coco(dataset, ExportOptions(all_frames=True))["images"]) == 483
+    assert len(to_sav(dataset, 1)["masklet"]) == 121  # rows every 4th frame, as sav_utils reads them
+
+
+def test_mots_png_in_a_subset_folder_as_datumaro_writes_it(dataset: Dataset, tmp_path: Path) -> None:
+    (tmp_path / "root").mkdir()
+    export_dataset(dataset, "mots", tmp_path / "root" / "default", 1)
+    back = import_dataset(tmp_path / "root", "mots")
+    assert [t.track_id for t in back.tracks] == [5, 9]

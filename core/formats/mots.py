@@ -157,8 +157,12 @@ def _dataset(name: str, size: tuple[int, int], per_frame: dict[int, dict[tuple[i
 
 
 def read_mots_png(folder: Path) -> Dataset:
-    """Read ``folder/instances/*.png`` (16-bit values) and its labels.txt."""
+    """Read ``folder/instances/*.png`` (16-bit values) and its labels.txt; a folder holding one
+    subset folder (``default/instances``, as Datumaro's ``mots_png`` exporter writes) is read too."""
     folder = Path(folder)
+    subsets = [p for p in folder.iterdir() if (p / MOTS_DIR).is_dir()] if folder.is_dir() else []
+    if not (folder / MOTS_DIR).is_dir() and len(subsets) == 1:
+        folder = subsets[0]
     masks_dir = folder / MOTS_DIR if (folder / MOTS_DIR).is_dir() else folder
     pngs = sorted(p for p in masks_dir.iterdir() if p.suffix.lower() == ".png") if masks_dir.is_dir() else []
     if not pngs:
