@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from core.validation.dataset import check_rle_dict
+
 
 @dataclass(frozen=True)
 class Rle:
@@ -30,7 +32,11 @@ class Rle:
 
     @classmethod
     def from_coco(cls, rle: dict) -> "Rle":
-        """From ``{"size": [h, w], "counts": str | bytes | list[int]}`` (uncompressed lists too)."""
+        """From ``{"size": [h, w], "counts": str | bytes | list[int]}`` (uncompressed lists too).
+
+        Raises ValueError (core.validation's Invalid, one line) for sizes and counts out of
+        bounds, before pycocotools sees them."""
+        check_rle_dict(rle, "RLE")
         height, width = (int(v) for v in rle["size"])
         counts = rle["counts"]
         if isinstance(counts, list):

@@ -27,7 +27,8 @@ def dataset() -> Dataset:
 
 
 def written(dataset: Dataset, fmt: str, tmp_path: Path) -> Path:
-    out = tmp_path / (f"{fmt}.json" if fmt in ("coco", "ytvis", "sav") else fmt)
+    suffix = {"coco": ".json", "ytvis": ".json", "sav": ".json", "cvat": ".xml"}.get(fmt, "")
+    out = tmp_path / f"{fmt}{suffix}"
     export_dataset(dataset, fmt, out)
     return out
 
@@ -166,3 +167,25 @@ def test_import_of_sav_inferring_the_stride_of_a_huge_claim_is_instant(dataset: 
     assert infer_stride(483, 121) == 4
     with pytest.raises(FormatError):
         infer_stride(10, 20)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e300"])
+def test_cvat_and_yolo_polygons_that_would_crash_pycocotools_are_refused(dataset: Dataset, tmp_path: Path,
+                                                                        value: str) -> None:
+    cvat = written(dataset, "cvat", tmp_path)
+    text = cvat.read_text()
+    start = text.index("<mask frame=\"0\"")
+    end = text.index("</mask>", start) + len("</mask>")
+    polygon = f'<polygon frame="0" keyframe="1" outside="0" occluded="0" points="1,1;{value},2;5,9" z_order="0" />'
+    cvat.write_text(text[:start] + polygon + text[end:])
+    refused(cvat, "cvat", "not a finite coordinate")
+    yolo = written(dataset, "yolo", tmp_path)
+    label = next(iter(sorted((yolo / "labels").rglob("*.txt"))))
+    label.write_text(f"0 0.1 0.1 {value} 0.2 0.5 0.9\n")
+    refused(yolo, "yolo", "not a finite coordinate")
+
+
+def test_an_rle_with_list_counts_out_of_bounds_is_refused_by_every_reader(dataset: Dataset, tmp_path: Path) -> None:
+    path = rewrite(written(dataset, "sav", tmp_path),
+                   lambda d: d["masklet"][0][0].update(counts=[-5, W * H + 5]))
+    refused(path, "sav", "runs must be whole numbers")

@@ -31,6 +31,8 @@ from core.formats.dataset import (
 from core.formats.layout import JSON_MARK
 from core.formats.options import ExportOptions, as_options, effective_stride, export_frames
 from core.formats.target import claim_target
+from core.validation.bounds import Invalid
+from core.validation.dataset import check_segmentation
 from core.masks import Rle, empty, encode
 from core.types import CancelCheck, ProgressCallback
 
@@ -156,6 +158,10 @@ def _shape_mask(shape: ET.Element, height: int, width: int, where: str) -> Rle:
         points = [float(v) for pair in shape.attrib["points"].split(";") for v in pair.split(",")]
     except (KeyError, ValueError):
         raise FormatError(f"{where}: the polygon's points are unreadable") from None
+    try:  # what pycocotools would trust (NaN or huge coordinates kill it): checked first (issue 21)
+        check_segmentation([points], height, width, where)
+    except Invalid as exc:
+        raise FormatError(str(exc)) from None
     rle = mask_utils.merge(mask_utils.frPyObjects([points], height, width))
     return Rle(height, width, bytes(rle["counts"]))
 

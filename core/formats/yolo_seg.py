@@ -29,6 +29,8 @@ from core.formats.categories import Category, categories, remember_categories
 from core.formats.dataset import Dataset, ExportCancelled, FormatError, Track, frame_from_name, frame_stem
 from core.formats.layout import YAML_MARK, YOLO_LABELS
 from core.formats.options import ExportOptions, as_options, export_frames
+from core.validation.bounds import Invalid
+from core.validation.dataset import check_segmentation
 from core.masks import Rle, empty
 from core.types import CancelCheck, ProgressCallback
 
@@ -226,6 +228,10 @@ def read_yolo_seg(folder: Path) -> Dataset:
             if not 0 <= class_index < max(len(names), 1):
                 raise FormatError(f"{path} line {number}: class {class_index} is not in data.yaml's names")
             pixels = [v * (width if i % 2 == 0 else height) for i, v in enumerate(coords)]
+            try:  # what pycocotools would trust (NaN or huge coordinates kill it): checked first (issue 21)
+                check_segmentation([pixels], height, width, f"{path} line {number}")
+            except Invalid as exc:
+                raise FormatError(str(exc)) from None
             polygons.setdefault(class_index, []).append(pixels)
     cat_ids_text = ours.get("category_ids", "").strip("[] ")
     cat_ids = [int(v) for v in cat_ids_text.split(",") if v.strip()] if cat_ids_text else []

@@ -32,6 +32,16 @@ def check_segmentation(segmentation: object, height: int, width: int, where: str
     """Raise Invalid unless pycocotools can safely read ``segmentation`` for a height x width image."""
     frame_size(width, height, f"{where}: the image")
     if isinstance(segmentation, dict):
+        check_rle_dict(segmentation, where)
+        return
+    check_polygons(segmentation, where)
+
+
+def check_rle_dict(segmentation: dict, where: str) -> None:
+    """A COCO RLE ``{"size": [h, w], "counts": str | list}`` within bounds (by its own size)."""
+    if not isinstance(segmentation, dict):
+        raise Invalid(f"{where}: an RLE must be an object with size and counts")
+    if True:
         size, counts = segmentation.get("size"), segmentation.get("counts")
         if isinstance(counts, list):
             if not isinstance(size, list) or len(size) != 2 or not all(is_int(v) for v in size):
@@ -45,9 +55,15 @@ def check_segmentation(segmentation: object, height: int, width: int, where: str
                 raise Invalid(f"{where}.counts: runs must be whole numbers from 0 to {h * w}")
             if sum(counts) != h * w:
                 raise Invalid(f"{where}.counts: the runs add up to {sum(counts)}, not the mask's {h * w} pixels")
+        elif isinstance(counts, bytes):
+            check_rle_fields(size, counts.decode("ascii", "replace"), where)
         else:
             check_rle_fields(size, counts, where)
-        return
+
+
+def check_polygons(segmentation: object, where: str) -> None:
+    """Polygons ``[[x0, y0, x1, y1, ...], ...]`` of finite pixel coordinates within MAX_COORDINATE
+    (pycocotools dies on a signal, or takes all memory, for NaN, infinite or huge ones)."""
     if not isinstance(segmentation, list) or not segmentation:
         raise Invalid(f"{where}: the segmentation is neither RLE nor polygons")
     values = 0
