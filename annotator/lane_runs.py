@@ -92,13 +92,12 @@ class Columns:
 
 
 def _squeeze(values: np.ndarray, first_run: np.ndarray, last_run: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """ufunc-reduce ``values`` over runs first_run[c] .. last_run[c] (inclusive) for each column c
-    (first_run non-decreasing; equal neighbours, a run wider than a column, give that run)."""
-    lo, hi = int(first_run[0]), int(last_run[-1]) + 1
-    part = values[lo:hi + 1] if hi < len(values) else np.append(values[lo:hi], values[-1:])
-    bounds = np.append(first_run - lo, hi - lo)  # reduceat needs an index past the last column's runs
-    reduced = ufunc.reduceat(part, bounds)[:-1]
-    return ufunc(reduced, values[last_run])  # a run shared with the next column counts here too
+    """ufunc-reduce ``values`` over runs first_run[c] .. last_run[c] (inclusive) for each column c."""
+    lo, hi = int(first_run.min()), int(last_run.max()) + 1
+    part = np.append(values[lo:hi], values[:1])  # a spare element: the last bound points one past the runs
+    bounds = np.empty(2 * len(first_run), np.int64)
+    bounds[0::2], bounds[1::2] = first_run - lo, last_run + 1 - lo  # odd slots: between columns, dropped
+    return ufunc.reduceat(part, bounds)[0::2]
 
 
 def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Columns:
@@ -143,3 +142,54 @@ def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -
     seg_end = np.append(seg[1:], len(inside)) - 1
     return Cells(inside[seg].astype(float), inside[seg_end].astype(float) + 1.0, state[seg], mark[seg], level[seg],
                  suspect[seg])
+
+
+@dataclass(frozen=True)
+class StackedRuns:
+    """Several lanes' runs (same frame count N) in one array, lane k's frames shifted by k * (N + 1)
+    so that the whole is sorted: one searchsorted and one reduceat serve every lane at once."""
+
+    lanes: int
+    frame_count: int
+    starts: np.ndarray
+    ends: np.ndarray
+    state: np.ndarray
+    mark: np.ndarray
+    level_key: np.ndarray
+    suspect: np.ndarray
+
+
+def stack_runs(runs: list[LaneRuns]) -> StackedRuns:
+    n = max((r.frame_count for r in runs), default=0)
+    shift = [k * (n + 1) for k in range(len(runs))]
+
+    def cat(name: str, shifted: bool = False) -> np.ndarray:
+        parts = [getattr(r, name) + s if shifted else getattr(r, name) for r, s in zip(runs, shift)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+    return StackedRuns(len(runs), n, cat("starts", True), cat("ends", True), cat("state"), cat("mark"),
+                       cat("level_key"), cat("suspect"))
+
+
+def view_columns_stacked(stacked: StackedRuns, first: float, frames_per_px: float, width: int) -> Columns:
+    """``view_columns`` of every stacked lane at once: Columns of (lanes, width) arrays."""
+    width, lanes, n = max(0, int(width)), stacked.lanes, stacked.frame_count
+    state, mark = np.zeros((lanes, width), np.int8), np.zeros((lanes, width), np.int8)
+    level, suspect = np.full((lanes, width), -1, np.int8), np.zeros((lanes, width), bool)
+    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
+    lo = np.clip(edges[:-1], 0, None)
+    valid = np.flatnonzero(lo < n)
+    if n == 0 or lanes == 0 or len(valid) == 0 or len(stacked.starts) == 0:
+        return Columns(state, mark, level, suspect)
+    lo = lo[valid]
+    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
+    shift = (np.arange(lanes, dtype=np.int64) * (n + 1))[:, None]
+    first_run = np.searchsorted(stacked.ends, (lo[None, :] + shift).ravel(), side="right")
+    last_run = np.searchsorted(stacked.starts, (hi[None, :] + shift).ravel(), side="left") - 1
+    shape = (lanes, len(valid))
+    state[:, valid] = _squeeze(stacked.state, first_run, last_run, np.maximum).reshape(shape)
+    mark[:, valid] = _squeeze(stacked.mark, first_run, last_run, np.maximum).reshape(shape)
+    suspect[:, valid] = _squeeze(stacked.suspect, first_run, last_run, np.logical_or).reshape(shape)
+    squeezed = _squeeze(stacked.level_key, first_run, last_run, np.minimum).reshape(shape)
+    level[:, valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
+    return Columns(state, mark, level, suspect)

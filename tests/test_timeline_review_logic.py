@@ -218,3 +218,17 @@ def test_tooltip_text_names_frame_object_source_scores_area_and_why() -> None:
     locked = cell_text(doc.object(1), table, 15, SuspectThresholds(), frames_in_column=(10, 20))
     assert "Source: edited by hand" in locked and "Predicted IoU: –" in locked and "Marks: locked" in locked
     assert "frames 10–20" in locked and LaneState(table.states[15]) is LaneState.EDITED
+
+
+def test_stacked_lanes_give_the_same_columns_as_one_lane_at_a_time() -> None:
+    from annotator.lane_runs import stack_runs, view_columns, view_columns_stacked
+
+    th = SuspectThresholds()
+    runs = [summarize(_random_table(5000, seed=s), th) for s in range(4)]
+    stacked = stack_runs(runs)
+    for first, fpp, width in [(0.0, 5000 / 700, 700), (1234.5, 0.25, 300), (4990.0, 1 / 16, 400), (0.0, 3.3, 900)]:
+        together = view_columns_stacked(stacked, first, fpp, width)
+        for k, r in enumerate(runs):
+            alone = view_columns(r, first, fpp, width)
+            for name in ("state", "mark", "level", "suspect"):
+                assert np.array_equal(getattr(together, name)[k], getattr(alone, name)), (first, fpp, name, k)

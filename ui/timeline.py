@@ -283,21 +283,18 @@ class Timeline(QWidget):
         p.setClipRect(rect)
         paint_ruler(p, rect.left(), rect.width(), RULER_H, view.first, view.px_per_frame, n)
         self.thumbnails.paint(p, rect.left(), RULER_H + 1)
-        width = int(rect.width())
-        images = {r.obj_id: self.store.images(r, view, width, BACKGROUND) for r in records if r.obj_id in self.lanes}
-        for row, record in enumerate(records):
-            if record.obj_id in images:
-                p.drawImage(QPointF(rect.left(), LANES_TOP + row * LANE_H), images[record.obj_id][0])
+        laned = [r for r in records if r.obj_id in self.lanes]  # every object has a lane; to be safe
+        images = self.store.images(laned, view, int(rect.width()), BACKGROUND)
+        p.drawImage(QPointF(rect.left(), LANES_TOP), images.body)
         if self.selection is not None:
             a, b = self.selection
             p.fillRect(QRectF(self.x_of(a), 0, max(1.0, self.x_of(b + 1) - self.x_of(a)), self.height()), SELECTION)
         frame = self.session.frame
         paint_playhead(p, self.x_of(frame), self.x_of(frame + 1), RULER_H, self.height(), RULER_H)
         last_visible = view.first + view.visible_frames
+        p.drawImage(QPointF(rect.left(), LANES_TOP), images.marks)  # over the playhead: a lock stays visible under it
         for row, record in enumerate(records):
             top = LANES_TOP + row * LANE_H
-            if record.obj_id in images:  # marks over the playhead: a lock stays visible under it
-                p.drawImage(QPointF(rect.left(), top), images[record.obj_id][1])
             for note_frame in record.notes:
                 if view.first - 1 <= note_frame <= last_visible:
                     paint_note(p, self.x_of(note_frame), top)

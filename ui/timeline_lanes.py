@@ -4,13 +4,13 @@ painted for it (made again only when the lane or the view changed)."""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtGui import QColor
 
 from annotator.document import AnnotationDocument, ObjectRecord
 from annotator.frame_table import FrameTable
-from annotator.lane_runs import LaneRuns, summarize, view_columns
+from annotator.lane_runs import LaneRuns, stack_runs, summarize, view_columns_stacked
 from annotator.suspect import SuspectThresholds
-from ui.timeline_paint import lane_images
+from ui.timeline_paint import LaneImages, lane_images
 from ui.timeline_zoom import TimelineView
 
 
@@ -19,12 +19,13 @@ class LaneStore:
         self.tables: dict[int, FrameTable] = {}
         self.thresholds = SuspectThresholds()
         self._runs: dict[int, LaneRuns] = {}
-        self._images: dict[int, tuple] = {}  # obj_id -> (the runs, the view, (body, marks) images)
+        self._stacked: tuple | None = None  # (the lanes' runs, StackedRuns) last painted
+        self._images: tuple | None = None  # (the view, (bodies, marks) images) last painted
 
     def rebuild(self, doc: AnnotationDocument, obj_ids: list[int], n: int) -> None:
         """Every lane again (a new document or video) over ``n`` frames."""
         self.tables = {o: FrameTable.of(doc, o, n) for o in obj_ids}
-        self._runs, self._images = {}, {}
+        self._runs, self._stacked, self._images = {}, None, None
 
     def sync_objects(self, doc: AnnotationDocument, obj_ids: list[int], n: int) -> None:
         """Lanes for new objects, none for deleted ones; the others are kept (a rename, a note)."""
@@ -53,13 +54,19 @@ class LaneStore:
         self.thresholds, self._runs = thresholds, {}
         return True
 
-    def images(self, record: ObjectRecord, view: TimelineView, width: int, background: QColor) -> tuple[QImage, QImage]:
-        """The lane's (body, marks) images for ``view``: from the cache when neither the lane nor
-        the view changed (the playhead moving, a selection, a note)."""
-        runs = self.runs(record.obj_id)
-        key = (view.first, view.px_per_frame, width, record.color)
-        cached = self._images.get(record.obj_id)
-        if cached is None or cached[0] is not runs or cached[1] != key:
-            cols = view_columns(runs, view.first, view.frames_per_px, width)
-            cached = self._images[record.obj_id] = (runs, key, lane_images(cols, record.color, background))
-        return cached[2]
+    def images(self, records: list[ObjectRecord], view: TimelineView, width: int,
+               background: QColor) -> LaneImages:
+        """The bodies and marks images of the lanes of ``records`` (in that order) for ``view``: from
+        the cache when neither a lane nor the view changed (the playhead moving, a selection, a note)."""
+        runs = tuple(self.runs(r.obj_id) for r in records)
+        if self._stacked is None or not _same(self._stacked[0], runs):
+            self._stacked, self._images = (runs, stack_runs(list(runs))), None  # a lane changed
+        key = (view.first, view.px_per_frame, width, tuple(r.color for r in records))
+        if self._images is None or self._images[0] != key:
+            cols = view_columns_stacked(self._stacked[1], view.first, view.frames_per_px, width)
+            self._images = (key, lane_images(cols, [r.color for r in records], background))
+        return self._images[1]
+
+
+def _same(a: tuple, b: tuple) -> bool:
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -146,53 +145,62 @@ def _rgb(color: QColor | None, over: QColor = LANE_BG) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _state_lut(color: tuple[int, int, int]) -> np.ndarray:
-    """(6, 4) uint8: the lane body's pixel per LaneState (NONE: the lane's background), as _bgra."""
-    return np.stack([_bgra(_rgb(state_color(s, color))) for s in range(6)])
+    """(6,) uint32: the lane body's pixel per LaneState (NONE: the lane's background), as _argb."""
+    return np.stack([_argb(_rgb(state_color(s, color))) for s in range(6)])
 
 
-def _qimage(pixels: np.ndarray, fmt: QImage.Format) -> QImage:
-    """(h, w, c) uint8 -> a QImage owning a copy of the pixels."""
-    h, w, c = pixels.shape
-    data = np.ascontiguousarray(pixels)
-    return QImage(data.data, w, h, c * w, fmt).copy()
+class LaneImages:
+    """The lanes' two images and the pixel arrays they are views of (kept alive together: the
+    images do not copy the pixels)."""
+
+    def __init__(self, body: np.ndarray, marks: np.ndarray) -> None:
+        self._pixels = (np.ascontiguousarray(body), np.ascontiguousarray(marks))
+        self.body, self.marks = (self._image(a) for a in self._pixels)
+
+    @staticmethod
+    def _image(pixels: np.ndarray) -> QImage:
+        """(lanes, rows, width) uint32 ARGB pixels as a premultiplied ARGB32 QImage over the same memory."""
+        lanes, rows, width = pixels.shape
+        return QImage(pixels.data, width, lanes * rows, 4 * width, QImage.Format.Format_ARGB32_Premultiplied)
 
 
-def lane_images(cols: Columns, color: tuple[int, int, int], background: QColor) -> tuple[QImage, QImage]:
-    """A lane as two (LANE_H x width) images made with numpy per pixel column: the body (states on
-    the lane's background, opaque) and the marks (lock / review bars and the confidence strip,
-    transparent elsewhere), painted before and after the playhead. Each is a few table look-ups
-    of one row broadcast down the rows, whatever the number of frames or runs in view; the pixels
-    are in the raster engine's own format (premultiplied 32-bit), so drawing them converts nothing."""
-    width = max(1, len(cols.state))
-    body = np.empty((LANE_H, width, 4), np.uint8)
-    body[0] = body[LANE_H - 1] = _bgra(_rgb(None, background))
-    body[1:LANE_H - 1] = _bgra(_rgb(None))
-    body[1:1 + BODY_H] = _state_lut(tuple(color))[cols.state.astype(np.intp)]
-    mark_lut, strip_lut = _overlay_luts()
-    marks = np.zeros((LANE_H, width, 4), np.uint8)
-    marks[1:1 + MARK_H] = mark_lut[cols.mark.astype(np.intp)]
-    strip_index = np.where(cols.suspect, CONFIDENCE_LEVELS + 1, cols.level.astype(np.intp) + 1)
-    marks[2 + BODY_H:2 + BODY_H + CONF_H] = strip_lut[strip_index]
-    fmt = QImage.Format.Format_ARGB32_Premultiplied
-    return _qimage(body, fmt), _qimage(marks, fmt)
+def lane_images(cols: Columns, colors: list[tuple[int, int, int]], background: QColor) -> LaneImages:
+    """Every lane, one under the other, as two (lanes * LANE_H x width) images made with numpy per
+    pixel column (cols: (lanes, width) arrays, view_columns_stacked): the bodies (states on the lane's
+    background, opaque) and the marks (lock / review bars and the confidence strip, transparent
+    elsewhere), painted before and after the playhead. A few table look-ups of one row per lane
+    broadcast down its rows, whatever the number of frames or runs in view; the pixels are 32-bit
+    premultiplied ARGB, the raster engine's own format, so drawing them converts nothing."""
+    lanes, width = cols.state.shape[0], max(1, cols.state.shape[1])
+    body = np.empty((max(1, lanes), LANE_H, width), np.uint32)
+    body[:, 0] = body[:, LANE_H - 1] = _argb(_rgb(None, background))
+    body[:, 1:LANE_H - 1] = _argb(_rgb(None))
+    marks = np.zeros((max(1, lanes), LANE_H, width), np.uint32)
+    if lanes:
+        luts = np.stack([_state_lut(tuple(c)) for c in colors])
+        body[:, 1:1 + BODY_H] = luts[np.arange(lanes)[:, None], cols.state.astype(np.intp)][:, None]
+        mark_lut, strip_lut = _overlay_luts()
+        marks[:, 1:1 + MARK_H] = mark_lut[cols.mark.astype(np.intp)][:, None]
+        strip_index = np.where(cols.suspect, CONFIDENCE_LEVELS + 1, cols.level.astype(np.intp) + 1)
+        marks[:, 2 + BODY_H:2 + BODY_H + CONF_H] = strip_lut[strip_index][:, None]
+    return LaneImages(body, marks)
 
 
-def _bgra(rgb: np.ndarray | None) -> np.ndarray:
-    """(3,) RGB -> (4,) the bytes of an opaque 32-bit ARGB pixel as they lie in memory (B, G, R, A
-    on a little-endian machine); None: transparent."""
+def _argb(rgb: np.ndarray | None) -> np.uint32:
+    """(3,) RGB -> an opaque 32-bit 0xAARRGGBB pixel, QImage's ARGB32 in the machine's own byte
+    order (so it is right on any endianness); None: transparent."""
     if rgb is None:
-        return np.zeros(4, np.uint8)
-    pixel = [rgb[2], rgb[1], rgb[0], 255] if sys.byteorder == "little" else [255, rgb[0], rgb[1], rgb[2]]
-    return np.array(pixel, np.uint8)
+        return np.uint32(0)
+    return np.uint32(0xFF000000 | int(rgb[0]) << 16 | int(rgb[1]) << 8 | int(rgb[2]))
 
 
 @functools.lru_cache(maxsize=1)
 def _overlay_luts() -> tuple[np.ndarray, np.ndarray]:
-    """Pixels of the marks image: (3, 4) per MARK_* (none: transparent) and (levels + 2, 4) for
+    """Pixels of the marks image: (3,) uint32 per MARK_* (none: transparent) and (levels + 2,) for
     the strip (0: unknown, transparent; 1..: the levels; last: suspect)."""
-    marks = np.stack([_bgra(None), _bgra(_rgb(LOCKED)), _bgra(_rgb(REVIEWED))])
-    strip = np.stack([_bgra(None)] + [_bgra(_rgb(confidence_color(v, False))) for v in range(CONFIDENCE_LEVELS)]
-                     + [_bgra(_rgb(SUSPECT))])
+    marks = np.stack([_argb(None), _argb(_rgb(LOCKED)), _argb(_rgb(REVIEWED))])
+    strip = np.stack([_argb(None)] + [_argb(_rgb(confidence_color(v, False))) for v in range(CONFIDENCE_LEVELS)]
+                     + [_argb(_rgb(SUSPECT))])
     return marks, strip
 
 
