@@ -19,6 +19,7 @@ from ui.edit_actions import EditActions
 from ui.file_actions import FileActions
 from ui.find_objects_actions import FindObjectsActions
 from ui.label_actions import LabelActions
+from ui.memory_menu import MemoryPolicyMenu
 from ui.menus import build_menus, build_toolbar
 from ui.navigation import NavigationBar
 from ui.objects_panel import ObjectsPanel
@@ -67,6 +68,7 @@ class MainWindow(QMainWindow):
         self.files = FileActions(self, session, self.settings, actions, build_menus(self, actions), self)
         self.label_actions = LabelActions(self, session, self.canvas, self.overlay_style, actions)
         self.find_objects = FindObjectsActions(self, session, actions)  # automatic objects (issue 20)
+        self.memory_menu = MemoryPolicyMenu(session, self)  # Propagate > Memory policy (issue 18)
         build_toolbar(self, actions)
         self.status = StatusBar(session, self.progress, self)
         self.setStatusBar(self.status)
