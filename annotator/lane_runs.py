@@ -105,25 +105,8 @@ def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int)
     frames a pixel, ``width`` pixels wide. Column c shows frames floor(first + c * fpp) up to (not
     including) floor(first + (c + 1) * fpp), at least one: the strongest state and mark, the
     lowest known confidence and any suspect frame among them win. Cost: O(width + runs in view)."""
-    width = max(0, int(width))
-    n = runs.frame_count
-    state, mark = np.zeros(width, np.int8), np.zeros(width, np.int8)
-    level, suspect = np.full(width, -1, np.int8), np.zeros(width, bool)
-    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
-    lo = np.clip(edges[:-1], 0, None)
-    valid = np.flatnonzero(lo < n)
-    if n == 0 or len(valid) == 0:
-        return Columns(state, mark, level, suspect)
-    lo = lo[valid]
-    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
-    first_run = np.searchsorted(runs.ends, lo, side="right")
-    last_run = np.searchsorted(runs.starts, hi, side="left") - 1
-    state[valid] = _squeeze(runs.state, first_run, last_run, np.maximum)
-    mark[valid] = _squeeze(runs.mark, first_run, last_run, np.maximum)
-    suspect[valid] = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
-    squeezed = _squeeze(runs.level_key, first_run, last_run, np.minimum)
-    level[valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
-    return Columns(state, mark, level, suspect)
+    cols = view_columns_stacked(stack_runs([runs]), first, frames_per_px, width)
+    return Columns(cols.state[0], cols.mark[0], cols.level[0], cols.suspect[0])
 
 
 def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Cells:
@@ -172,7 +155,8 @@ def stack_runs(runs: list[LaneRuns]) -> StackedRuns:
 
 
 def view_columns_stacked(stacked: StackedRuns, first: float, frames_per_px: float, width: int) -> Columns:
-    """``view_columns`` of every stacked lane at once: Columns of (lanes, width) arrays."""
+    """``view_columns`` of every stacked lane at once: Columns of (lanes, width) arrays (one searchsorted
+    and one reduceat a field for all lanes; each column reduces only its own runs)."""
     width, lanes, n = max(0, int(width)), stacked.lanes, stacked.frame_count
     state, mark = np.zeros((lanes, width), np.int8), np.zeros((lanes, width), np.int8)
     level, suspect = np.full((lanes, width), -1, np.int8), np.zeros((lanes, width), bool)
