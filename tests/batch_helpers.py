@@ -126,20 +126,22 @@ class S3Server:
 class GatedTracker:
     """The real session tracker, held before one job until a gate file exists.
 
-    MASKLET_TEST_GATE="JOB:WAITING:GATE": on JOB it writes the file WAITING, then waits for GATE
-    (so a test can kill the driver while that job is on a worker, whatever the machine's speed).
+    On ``job`` it writes its process id into the file ``waiting``, then waits for the file
+    ``gate`` (so a test can kill the driver or this worker while that job is on it, whatever the
+    machine's speed).
     """
 
-    def __init__(self, settings: RunSettings) -> None:
+    def __init__(self, settings: RunSettings, job: str, waiting: str, gate: str) -> None:
         from annotator.cli.batch_tracker import SessionTracker
 
         self._inner = SessionTracker(settings)
         self.device = self._inner.device
-        self._job, self._waiting, self._gate = os.environ["MASKLET_TEST_GATE"].split(":")
+        self._job, self._waiting, self._gate = job, waiting, gate
 
     def track(self, job: JobSpec, video: str, out: str, final: str | None, progress: JobProgress) -> TrackedVideo:
         if job.job_id == self._job:
-            Path(self._waiting).write_text("waiting")
+            Path(self._waiting + ".tmp").write_text(str(os.getpid()))
+            os.replace(self._waiting + ".tmp", self._waiting)  # whole when it appears
             deadline = time.monotonic() + 600  # a hang guard: the test opens the gate or kills us
             while not Path(self._gate).exists() and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -147,4 +149,6 @@ class GatedTracker:
 
 
 def gated_tracker(settings: RunSettings) -> GatedTracker:
-    return GatedTracker(settings)
+    """A GatedTracker set by MASKLET_TEST_GATE="JOB:WAITING:GATE" (for a driver in a process of its own)."""
+    job, waiting, gate = os.environ["MASKLET_TEST_GATE"].split(":")
+    return GatedTracker(settings, job, waiting, gate)

@@ -3,11 +3,13 @@ a corrupt video failing alone, a driver killed mid-run and rerun, an S3 destinat
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Iterator
@@ -18,9 +20,12 @@ import torch
 import main
 from annotator.project import load_project
 from annotator.project_schema import document_to_json
-from core.batch.destination import MARKER, STAGING
+from core.batch.destination import MARKER, STAGING, Destination
+from core.batch.driver import Cluster, RunReport, run_batch
+from core.batch.jobs import JobStatus, RunSettings
 from core.batch.ledger import parse_ledger
-from tests.batch_helpers import S3Server, make_clips, write_manifest
+from core.batch.manifest import read_manifest
+from tests.batch_helpers import GatedTracker, S3Server, make_clips, write_manifest
 from tests.sam2_helpers import save_random_checkpoint, tiny_test_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,13 +88,13 @@ def batch_args(work: Path, manifest: Path, dest: str, *extra: str) -> list[str]:
     return ["batch", str(manifest), "--out", dest, "--checkpoint", str(work / "tiny.pt"), "--device", "cpu", *extra]
 
 
-def tracked(work: Path, clip: str) -> dict:
-    """What ``masklet track`` writes for a clip (run once per clip, in this process)."""
-    out = work / "track" / f"{clip}.masklet"
+def tracked(work: Path, clip: str, *extra: str) -> dict:
+    """What ``masklet track`` writes for a clip (run once per clip and flags, in this process)."""
+    out = work / "track" / f"{clip}{''.join(extra)}.masklet"
     if not out.exists():
         out.parent.mkdir(exist_ok=True)
         assert main.main(["track", str(work / "clips" / f"{clip}.mp4"), "--prompts", str(work / "clips" / f"{clip}.prompts.json"),
-                          "--checkpoint", str(work / "tiny.pt"), "--device", "cpu", "--out", str(out)]) == 0
+                          "--checkpoint", str(work / "tiny.pt"), "--device", "cpu", "--out", str(out), *extra]) == 0
     return document_to_json(load_project(out).document)
 
 
@@ -117,6 +122,48 @@ def test_batch_equals_track_and_a_corrupt_video_fails_alone(work: Path, local_ra
     assert main.main(["batch", "--status", str(dest)]) == 1
     out = capsys.readouterr().out
     assert out.startswith(f"{dest}: 5 jobs: 4 done, 1 failed, 0 unfinished") and "failed broken:" in out
+
+
+def test_memory_policy_reaches_each_object_as_in_track(work: Path, local_ray: None) -> None:
+    """--memory samurai: every object tracked with it, exactly as masklet track --memory samurai."""
+    manifest = write_manifest(work / "memory.jsonl", lines(work)[2:3])
+    dest = work / "samurai"
+    assert main.main(batch_args(work, manifest, str(dest), "--memory", "samurai")) == 0
+    ours = document_to_json(load_project(dest / "clip2" / "clip2.masklet").document)
+    assert ours == tracked(work, "clip2", "--memory", "samurai")
+    assert [o.get("memory") for o in ours["objects"]] == ["samurai", "samurai"]
+    assert ours != tracked(work, "clip2")
+
+
+def test_a_worker_killed_mid_video_is_retried(work: Path, local_ray: None) -> None:
+    """SIGKILL the worker process while it holds a video: Ray restarts the worker (the model loads
+    again), the driver tries the video again, and it ends done; the ledger says why."""
+    from annotator.cli.batch import build_parser, _model
+
+    manifest = write_manifest(work / "worker.jsonl", lines(work)[:2])
+    dest, waiting, gate = work / "worker_killed", work / "worker_waiting", work / "worker_gate"
+    args = build_parser().parse_args(batch_args(work, manifest, str(dest))[1:])
+    settings = RunSettings(model=_model(args), device="cpu")
+    factory = functools.partial(GatedTracker, job="clip1", waiting=str(waiting), gate=str(gate))
+    reports: list[RunReport] = []
+    runner = threading.Thread(target=lambda: reports.append(
+        run_batch(read_manifest(str(manifest)), settings, Destination(str(dest)), factory, Cluster(workers=1))))
+    runner.start()
+    deadline = time.monotonic() + 240  # a hang guard, not a bound on speed
+    while not waiting.exists():
+        assert runner.is_alive() and time.monotonic() < deadline, "the worker never reached clip1"
+        time.sleep(0.05)
+    os.kill(int(waiting.read_text()), signal.SIGKILL)
+    gate.write_text("open")
+    runner.join(timeout=600)
+    assert not runner.is_alive()
+    (report,) = reports
+    assert {k: o.status for k, o in report.outcomes.items()} == {"clip0": JobStatus.DONE, "clip1": JobStatus.DONE}
+    records = [(r.job_id, r.status, r.attempt) for r in parse_ledger((dest / "_ledger.jsonl").read_bytes())]
+    assert ("clip1", "retrying", 1) in records and ("clip1", "done", 2) in records
+    lost = [r for r in parse_ledger((dest / "_ledger.jsonl").read_bytes()) if r.status == "retrying"]
+    assert lost[0].error.startswith("the worker was lost")
+    assert document_to_json(load_project(dest / "clip1" / "clip1.masklet").document) == tracked(work, "clip1")
 
 
 def _session_processes(sid: int) -> list[int]:

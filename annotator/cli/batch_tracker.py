@@ -4,8 +4,9 @@ Each worker slot builds one :class:`SessionTracker` (core.batch's ``TrackerFacto
 the device, finds the checkpoint (a catalogue name is downloaded into this node's cache the first
 time, one download per node), and loads the model. For each video it runs
 ``annotator.cli.track.track`` (SessionController on an inline worker, the window's own code) with
-that model, then writes ``<id>.masklet`` and the dataset formats asked for into the job's
-staging folder. So a video's masks are those ``masklet track`` gives for it.
+that model, from the job's prompts (each object with its own ``"memory"`` policy or the run's
+``--memory``) or automatically (``auto``), then writes ``<id>.masklet`` and the dataset formats
+asked for into the job's staging folder. So a video's masks are those ``masklet track`` gives.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from annotator.auto_objects import AutoSpec
 from core.batch.jobs import AutoWork, JobProgress, JobSpec, PromptedWork, RunSettings, TrackedVideo
 from core.checkpoints.runtime import ModelSelection
 from core.formats import dataset_format
+from core.video.memory_policy import DEFAULT_POLICY
 
 
 def checkpoint_file(settings: RunSettings) -> Path:
@@ -65,6 +67,9 @@ class SessionTracker:
     def track(self, job: JobSpec, video: str, out: str, final: str | None, progress: JobProgress) -> TrackedVideo:
         auto = None
         if isinstance(job.work, AutoWork):  # every object found automatically (annotator/auto_track.py)
+            if self.settings.memory != DEFAULT_POLICY:  # as masklet track --auto refuses --memory
+                raise ValueError(f"--memory {self.settings.memory} applies to prompted objects; automatic objects "
+                                 f"are tracked with {DEFAULT_POLICY} (run the auto lines without --memory)")
             auto, objects = AutoSpec.from_json(dict(job.work.settings)), []
         elif isinstance(job.work, PromptedWork):
             objects = parse_prompts(job.work.prompts)
@@ -73,7 +78,7 @@ class SessionTracker:
         timings: dict[str, float] = {}
         start = time.monotonic()
         doc = track(Path(video), objects, self.checkpoint, self._device, lambda done, total, _text="": progress(done, total),
-                    loader=lambda _selection: self._model, auto=auto)
+                    loader=lambda _selection: self._model, auto=auto, memory=self.settings.memory)
         timings["track"] = time.monotonic() - start
         assert doc.video is not None
         if video != job.video:  # a fetched copy: the project names the video where the manifest has it

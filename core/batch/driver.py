@@ -235,6 +235,9 @@ def _dispatch(state: _Run, actors: list[Any]) -> None:
     from ray.exceptions import RayError
 
     idle = list(actors)
+    # a lost worker's actor, restarting (Ray starts it again, the model loads again): its
+    # ready() call -> (actor, asks so far); it takes work again once ready() answers
+    restarting: dict[Any, tuple[Any, int]] = {}
     last_poll = 0.0
     while state.queue or state.running:
         while idle and state.queue:
@@ -243,20 +246,56 @@ def _dispatch(state: _Run, actors: list[Any]) -> None:
             state.running[actor.run.remote(job)] = (actor, job, attempt)
             state.partial[job.job_id] = (0, 0)
             state.record(job, attempt, JobOutcome(job.job_id, JobStatus.STARTED), JobStatus.STARTED)
-        ready, _ = ray.wait(list(state.running), num_returns=1, timeout=POLL_S)
+        if not idle and not state.running and not restarting:
+            for job, attempt in state.queue:  # every worker is gone for good
+                state.finish(job, attempt, JobOutcome(job.job_id, JobStatus.FAILED, error="no worker is left to run it"))
+            state.queue.clear()
+            break
+        ready, _ = ray.wait([*state.running, *restarting], num_returns=1, timeout=POLL_S)
         for ref in ready:
+            if ref in restarting:
+                actor, asks = restarting.pop(ref)
+                back = _restarted(ref)
+                if back is True:
+                    idle.append(actor)
+                elif back is False and asks < MAX_READY_ASKS:
+                    restarting[_ask_ready(actor)] = (actor, asks + 1)
+                continue
             actor, job, attempt = state.running.pop(ref)
             try:
                 outcome = ray.get(ref)
             except RayError as exc:  # the worker died (killed, out of memory, node lost): Ray restarts it
                 outcome = JobOutcome(job.job_id, JobStatus.FAILED, error=f"the worker was lost: {first_line(exc)}",
                                      transient=True)
+                restarting[_ask_ready(actor)] = (actor, 1)
+            else:
+                idle.append(actor)
             state.finish(job, attempt, outcome)
-            idle.append(actor)
         if time.monotonic() - last_poll >= POLL_S and state.running:
             last_poll = time.monotonic()
             _poll(state)
         state.show()
+
+
+MAX_READY_ASKS = 5  # a restarting worker that fails this many readiness asks is given up
+
+
+def _ask_ready(actor: Any) -> Any:
+    """Ask a restarting actor whether it is up; Ray holds the call until the restart is done."""
+    return actor.ready.options(max_task_retries=-1).remote()
+
+
+def _restarted(ref: Any) -> bool | None:
+    """True: the restarted worker loaded the model; False: not up yet (ask again); None: its
+    model no longer loads (the worker is given up)."""
+    import ray
+    from ray.exceptions import RayError
+
+    try:
+        error, _device, _seconds = ray.get(ref)
+    except RayError:
+        return False
+    return None if error else True
 
 
 def _poll(state: _Run) -> None:
