@@ -182,3 +182,37 @@ def test_track_auto_errors(workdir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "unknown automatic-mask parameter 'points'" in err and len(err.splitlines()) == 1
     assert run(workdir, "--auto", "--auto-every", "0") == 1
     assert "every must be at least 1" in capsys.readouterr().err
+
+
+def test_finder_progress_cancel_and_refusals(workdir: Path, qapp) -> None:
+    """The search request through the session's worker (inline here): progress per point batch, a
+    cancel honoured before the next batch, and the searches a session refuses."""
+    from annotator.cli.track import cli_loader
+    from annotator.find_objects import ObjectFinder
+    from annotator.model_loading import make_engine, open_frames
+    from annotator.session_controller import SessionController
+    from annotator.worker import InlineWorker
+    from core.checkpoints.runtime import ModelSelection
+
+    checkpoint = workdir / "tiny.pt"
+    session = SessionController(InlineWorker(loader=cli_loader(checkpoint, torch.device("cpu")), factory=make_engine,
+                                             opener=open_frames))
+    messages: list[str] = []
+    session.message.connect(messages.append)
+    finder = ObjectFinder(session)
+    results: list = []
+    finder.found.connect(results.append)
+    try:
+        assert finder.find() is None and "Open a video first." in messages
+        session.open_video(str(workdir / "bedroom"))
+        assert finder.find() is None and "needs a SAM 2 model" in messages[-1]
+        session.model_status.load(ModelSelection(checkpoint))
+        progress: list[tuple[int, int]] = []
+        finder.progress.connect(lambda done, total: progress.append((done, total)))
+        finder.progress.connect(lambda done, total: finder.cancel() if done >= 8 else None)
+        assert finder.find(2, AutoMaskParams(points_per_side=4, points_per_batch=4)) is not None
+        assert progress == [(4, 16), (8, 16)] and not finder.busy
+        assert len(results) == 1 and results[0].cancelled and results[0].masks == () and results[0].frame == 2
+        assert finder.add(2, []) == []
+    finally:
+        session.shutdown()
