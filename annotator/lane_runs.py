@@ -105,8 +105,31 @@ def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int)
     frames a pixel, ``width`` pixels wide. Column c shows frames floor(first + c * fpp) up to (not
     including) floor(first + (c + 1) * fpp), at least one: the strongest state and mark, the
     lowest known confidence and any suspect frame among them win. Cost: O(width + runs in view)."""
-    cols = view_columns_stacked(stack_runs([runs]), first, frames_per_px, width)
-    return Columns(cols.state[0], cols.mark[0], cols.level[0], cols.suspect[0])
+    width = max(0, int(width))
+    n = runs.frame_count
+    state, mark = np.zeros(width, np.int8), np.zeros(width, np.int8)
+    level, suspect = np.full(width, -1, np.int8), np.zeros(width, bool)
+    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
+    lo = np.clip(edges[:-1], 0, None)
+    valid = np.flatnonzero(lo < n)
+    if n == 0 or len(valid) == 0:
+        return Columns(state, mark, level, suspect)
+    lo = lo[valid]
+    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
+    first_run = np.searchsorted(runs.ends, lo, side="right")
+    last_run = np.searchsorted(runs.starts, hi, side="left") - 1
+    state[valid] = _squeeze(runs.state, first_run, last_run, np.maximum)
+    mark[valid] = _squeeze(runs.mark, first_run, last_run, np.maximum)
+    suspect[valid] = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
+    squeezed = _squeeze(runs.level_key, first_run, last_run, np.minimum)
+    level[valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
+    return Columns(state, mark, level, suspect)
+
+
+def stack_columns(columns: list[Columns]) -> Columns:
+    """Several lanes' columns (same width) as one Columns of (lanes, width) arrays."""
+    return Columns(*(np.stack([getattr(c, f) for c in columns]) if columns else np.zeros((0, 0), np.int8)
+                     for f in ("state", "mark", "level", "suspect")))
 
 
 def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Cells:
@@ -126,54 +149,3 @@ def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -
     return Cells(inside[seg].astype(float), inside[seg_end].astype(float) + 1.0, state[seg], mark[seg], level[seg],
                  suspect[seg])
 
-
-@dataclass(frozen=True)
-class StackedRuns:
-    """Several lanes' runs (same frame count N) in one array, lane k's frames shifted by k * (N + 1)
-    so that the whole is sorted: one searchsorted and one reduceat serve every lane at once."""
-
-    lanes: int
-    frame_count: int
-    starts: np.ndarray
-    ends: np.ndarray
-    state: np.ndarray
-    mark: np.ndarray
-    level_key: np.ndarray
-    suspect: np.ndarray
-
-
-def stack_runs(runs: list[LaneRuns]) -> StackedRuns:
-    n = max((r.frame_count for r in runs), default=0)
-    shift = [k * (n + 1) for k in range(len(runs))]
-
-    def cat(name: str, shifted: bool = False) -> np.ndarray:
-        parts = [getattr(r, name) + s if shifted else getattr(r, name) for r, s in zip(runs, shift)]
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-    return StackedRuns(len(runs), n, cat("starts", True), cat("ends", True), cat("state"), cat("mark"),
-                       cat("level_key"), cat("suspect"))
-
-
-def view_columns_stacked(stacked: StackedRuns, first: float, frames_per_px: float, width: int) -> Columns:
-    """``view_columns`` of every stacked lane at once: Columns of (lanes, width) arrays (one searchsorted
-    and one reduceat a field for all lanes; each column reduces only its own runs)."""
-    width, lanes, n = max(0, int(width)), stacked.lanes, stacked.frame_count
-    state, mark = np.zeros((lanes, width), np.int8), np.zeros((lanes, width), np.int8)
-    level, suspect = np.full((lanes, width), -1, np.int8), np.zeros((lanes, width), bool)
-    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
-    lo = np.clip(edges[:-1], 0, None)
-    valid = np.flatnonzero(lo < n)
-    if n == 0 or lanes == 0 or len(valid) == 0 or len(stacked.starts) == 0:
-        return Columns(state, mark, level, suspect)
-    lo = lo[valid]
-    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
-    shift = (np.arange(lanes, dtype=np.int64) * (n + 1))[:, None]
-    first_run = np.searchsorted(stacked.ends, (lo[None, :] + shift).ravel(), side="right")
-    last_run = np.searchsorted(stacked.starts, (hi[None, :] + shift).ravel(), side="left") - 1
-    shape = (lanes, len(valid))
-    state[:, valid] = _squeeze(stacked.state, first_run, last_run, np.maximum).reshape(shape)
-    mark[:, valid] = _squeeze(stacked.mark, first_run, last_run, np.maximum).reshape(shape)
-    suspect[:, valid] = _squeeze(stacked.suspect, first_run, last_run, np.logical_or).reshape(shape)
-    squeezed = _squeeze(stacked.level_key, first_run, last_run, np.minimum).reshape(shape)
-    level[:, valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
-    return Columns(state, mark, level, suspect)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QColor
 
 from annotator.document import AnnotationDocument, ObjectRecord
 from annotator.frame_table import FrameTable
-from annotator.lane_runs import LaneRuns, stack_runs, summarize, view_columns_stacked
+from annotator.lane_runs import LaneRuns, stack_columns, summarize, view_columns
 from annotator.suspect import SuspectThresholds
 from ui.timeline_paint import LaneImages, lane_images
 from ui.timeline_zoom import TimelineView
@@ -19,18 +19,19 @@ class LaneStore:
         self.tables: dict[int, FrameTable] = {}
         self.thresholds = SuspectThresholds()
         self._runs: dict[int, LaneRuns] = {}
-        self._stacked: tuple | None = None  # (the lanes' runs, StackedRuns) last painted
-        self._images: tuple | None = None  # (the view, (bodies, marks) images) last painted
+        self._columns: dict[int, tuple] = {}  # obj_id -> (its runs, the view, Columns) last painted
+        self._images: tuple | None = None  # (the view and lanes, LaneImages) last painted
 
     def rebuild(self, doc: AnnotationDocument, obj_ids: list[int], n: int) -> None:
         """Every lane again (a new document or video) over ``n`` frames."""
         self.tables = {o: FrameTable.of(doc, o, n) for o in obj_ids}
-        self._runs, self._stacked, self._images = {}, None, None
+        self._runs, self._columns, self._images = {}, {}, None
 
     def sync_objects(self, doc: AnnotationDocument, obj_ids: list[int], n: int) -> None:
         """Lanes for new objects, none for deleted ones; the others are kept (a rename, a note)."""
         self.tables = {o: self.tables[o] if o in self.tables else FrameTable.of(doc, o, n) for o in obj_ids}
         self._runs = {o: r for o, r in self._runs.items() if o in self.tables}
+        self._columns = {o: c for o, c in self._columns.items() if o in self.tables}
 
     def update(self, doc: AnnotationDocument, obj_id: int, frames: list[int]) -> bool:
         """Recompute ``frames`` of a lane; False when the object has no lane (yet)."""
@@ -54,19 +55,21 @@ class LaneStore:
         self.thresholds, self._runs = thresholds, {}
         return True
 
-    def images(self, records: list[ObjectRecord], view: TimelineView, width: int,
-               background: QColor) -> LaneImages:
-        """The bodies and marks images of the lanes of ``records`` (in that order) for ``view``: from
-        the cache when neither a lane nor the view changed (the playhead moving, a selection, a note)."""
-        runs = tuple(self.runs(r.obj_id) for r in records)
-        if self._stacked is None or not _same(self._stacked[0], runs):
-            self._stacked, self._images = (runs, stack_runs(list(runs))), None  # a lane changed
-        key = (view.first, view.px_per_frame, width, tuple(r.color for r in records))
-        if self._images is None or self._images[0] != key:
-            cols = view_columns_stacked(self._stacked[1], view.first, view.frames_per_px, width)
-            self._images = (key, lane_images(cols, [r.color for r in records], background))
+    def images(self, records: list[ObjectRecord], view: TimelineView, width: int, background: QColor) -> LaneImages:
+        """The bodies and marks images of the lanes of ``records`` (in that order) for ``view``. A
+        lane's columns are made again only when it or the view changed, the images when any did;
+        the playhead moving, a selection or a note repaint from the cache."""
+        key = (view.first, view.px_per_frame, width)
+        columns, changed = [], False
+        for record in records:
+            runs = self.runs(record.obj_id)
+            cached = self._columns.get(record.obj_id)
+            if cached is None or cached[0] is not runs or cached[1] != key:
+                cached = self._columns[record.obj_id] = (runs, key, view_columns(runs, view.first, view.frames_per_px,
+                                                                                  width))
+                changed = True
+            columns.append(cached[2])
+        image_key = (key, tuple(r.obj_id for r in records), tuple(r.color for r in records))
+        if changed or self._images is None or self._images[0] != image_key:
+            self._images = (image_key, lane_images(stack_columns(columns), [r.color for r in records], background))
         return self._images[1]
-
-
-def _same(a: tuple, b: tuple) -> bool:
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
