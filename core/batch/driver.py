@@ -125,7 +125,9 @@ def _start_ray(cluster: Cluster) -> bool:
     try:
         ray.init(address=cluster.address, runtime_env=env, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise BatchError(f"cannot join the Ray cluster at {cluster.address}: {first_line(exc)}") from None
+        hint = ("; a cluster with token authentication (Ray's default for `ray start`) also needs RAY_AUTH_MODE=token "
+                "and its token here (~/.ray/auth_token or RAY_AUTH_TOKEN)" if os.environ.get("RAY_AUTH_MODE") != "token" else "")
+        raise BatchError(f"cannot join the Ray cluster at {cluster.address}: {first_line(exc)}{hint}") from None
     return True
 
 
