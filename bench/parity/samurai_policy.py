@@ -1,0 +1,231 @@
+"""SAMURAI parity: Masklet's ``samurai`` memory policy against SAMURAI's released code, in its setting.
+
+One object, one click on frame 0, forward propagation, the same random weights in the official
+format (SAM 2.1 tiny config, as bench/parity/video_parity.py makes them), fp32 on the CPU, the
+same JPEG frames. SAMURAI's code (github yangchris11/samurai, Apache-2.0) is never copied or
+committed: it is unpacked outside the checkout and run in the official SAM 2 reference venv.
+
+  git --git-dir=<samurai mirror> archive HEAD sam2/sam2 | tar -x -C /work/ext/samurai
+  pip install --target /work/ext/pylib scipy loguru        (its two extra imports)
+  .venv/bin/python bench/parity/samurai_policy.py checkpoint OUT
+  .venv/bin/python bench/parity/samurai_policy.py frames OUT            (the second video's frames)
+  $SAM2_OFFICIAL_PYTHON bench/parity/samurai_policy.py reference OUT    (SAMURAI_DIR, SAMURAI_PYLIB)
+  .venv/bin/python bench/parity/samurai_policy.py compare OUT           (runs ours, prints JSON)
+
+Random weights rarely keep a mask's predicted IoU above SAMURAI's thresholds for 15 frames, so the
+runs lower ``stable_frames_threshold`` (SAMURAI_STABLE, default 3) and set the memory IoU
+threshold (SAMURAI_MEM_IOU) on both sides, so that the filter becomes stable, takes part in the
+choice, resets, and memory frames are rejected; the counts of each are printed with the result.
+PARITY_IMAGE_SIZE (default 1024) runs the same weights at another input size, as video_parity.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+VIDEOS = {
+    "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
+    "dog": None,  # 24 frames of shared/data/videos/01_dog.mp4 written as JPEGs by ``frames``
+}
+DOG_SOURCE = ROOT.parent / "shared" / "data" / "videos" / "01_dog.mp4"
+NUM_FRAMES = 24
+IMAGE_SIZE = int(os.environ.get("PARITY_IMAGE_SIZE", "1024"))
+STABLE = int(os.environ.get("SAMURAI_STABLE", "3"))
+MEM_IOU = float(os.environ.get("SAMURAI_MEM_IOU", "0.5"))
+CLICKS = {"bedroom": (480.0, 300.0), "dog": (640.0, 360.0)}
+
+
+def frames_dir(out: Path, video: str) -> Path:
+    return VIDEOS[video] if VIDEOS[video] is not None else out / f"{video}_frames"
+
+
+def overrides() -> dict:
+    return {"stable_frames_threshold": STABLE, "memory_bank_iou_threshold": MEM_IOU}
+
+
+# ---------------------------------------------------------------------- reference
+def run_reference(out: Path) -> None:
+    import torch
+
+    samurai = Path(os.environ.get("SAMURAI_DIR", "/work/ext/samurai/sam2"))
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.official import import_official
+
+    import_official(str(samurai))  # SAMURAI's fork of the sam2 package, with the torchvision fix
+    sys.path.append(os.environ.get("SAMURAI_PYLIB", "/work/ext/pylib"))
+    import cv2
+    import sam2.sam2_video_predictor as svp
+    from sam2.build_sam import build_sam2_video_predictor
+
+    def fill_holes_cpu(mask: torch.Tensor, max_area: int) -> torch.Tensor:
+        bg = (mask <= 0).squeeze(1).to(torch.uint8).numpy()
+        holes = np.zeros(bg.shape, bool)
+        for i, b in enumerate(bg):
+            _, labels, stats, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
+            small = stats[:, cv2.CC_STAT_AREA] <= max_area
+            small[0] = False
+            holes[i] = small[labels]
+        return torch.where(torch.from_numpy(holes)[:, None], 0.1, mask)
+
+    svp.fill_holes_in_mask_scores = fill_holes_cpu
+    torch.set_grad_enabled(False)
+    extra = [f"++model.image_size={IMAGE_SIZE}"] + [f"++model.{k}={v}" for k, v in overrides().items()]
+    result = {}
+    for video in VIDEOS:
+        predictor = build_sam2_video_predictor("configs/samurai/sam2.1_hiera_t.yaml", str(out / "tiny_random.pt"),
+                                               device="cpu", hydra_overrides_extra=extra)
+        attn_forward = predictor.memory_attention.forward
+
+        def attn_float(*args, _f=attn_forward, **kwargs):
+            kwargs["memory"] = kwargs["memory"].float()
+            return _f(*args, **kwargs)
+
+        predictor.memory_attention.forward = attn_float
+        counts = {"filter_started": 0, "filter_updated": 0, "filter_reset": 0, "motion_choice": 0}
+        heads = predictor._forward_sam_heads
+
+        def counted(*args, _h=heads, **kwargs):
+            before = (predictor.kf_mean is None, predictor.stable_frames)
+            res = _h(*args, **kwargs)
+            if kwargs.get("multimask_output", args[4] if len(args) > 4 else False):
+                was_none, stable = before
+                if was_none or stable == 0:
+                    counts["filter_started"] += 1
+                else:
+                    if stable >= predictor.stable_frames_threshold:
+                        counts["motion_choice"] += 1
+                    if predictor.stable_frames == 0:
+                        counts["filter_reset"] += 1
+                    else:
+                        counts["filter_updated"] += 1
+            return res
+
+        predictor._forward_sam_heads = counted
+        state = predictor.init_state(str(frames_dir(out, video)))
+        x, y = CLICKS[video]
+        records: dict[str, np.ndarray] = {}
+        predictor.add_new_points_or_box(state, 0, 1, points=np.array([[x, y]], np.float32), labels=np.array([1], np.int32))
+        t0 = time.time()
+        for frame, _, masks in predictor.propagate_in_video(state):
+            outs = state["output_dict_per_obj"][0]
+            o = outs["cond_frame_outputs"].get(frame) or outs["non_cond_frame_outputs"].get(frame)
+            records[f"{frame}.logits"] = o["pred_masks"][0, 0].float().numpy()
+            records[f"{frame}.mask"] = np.packbits(masks[0, 0].numpy() > 0)
+            records[f"{frame}.iou"] = np.array([float(o["best_iou_score"]) if "best_iou_score" in o else 1.0])
+            print(video, frame, f"{time.time() - t0:.0f}s", flush=True)
+        np.savez_compressed(out / f"samurai_ref_{video}_{IMAGE_SIZE}.npz", **records)
+        result[video] = counts
+    (out / f"samurai_ref_counts_{IMAGE_SIZE}.json").write_text(json.dumps(result))
+    print(json.dumps(result))
+
+
+# ---------------------------------------------------------------------- ours
+def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
+    sys.path.insert(0, str(ROOT))
+    from dataclasses import replace
+
+    from PIL import Image
+
+    from core.sam2.checkpoint import load_model
+    from core.sam2.model import Sam2Model
+    from core.types import Direction, Prompt, VideoInfo
+    from core.video import VideoSession
+    from core.video.memory_policy import SamuraiMemory
+
+    paths = sorted(frames_dir(out, video).glob("*.jpg"))
+
+    class Frames:
+        def __init__(self) -> None:
+            w, h = Image.open(paths[0]).size
+            self.info = VideoInfo(w, h, len(paths), 24.0)
+
+        def __len__(self) -> int:
+            return len(paths)
+
+        def get(self, i: int) -> np.ndarray:
+            return np.asarray(Image.open(paths[i]).convert("RGB"))
+
+    model = load_model(out / "tiny_random.pt")
+    if IMAGE_SIZE != model.image_size:
+        resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
+        resized.load_state_dict(model.state_dict())
+        model = resized.eval()
+    session = VideoSession(model, Frames(), keep_logits=True)
+    session.set_memory_policy(1, replace(SamuraiMemory(), **overrides()))
+    x, y = CLICKS[video]
+    session.add_prompt(Prompt(0, 1, np.array([[x, y]], np.float32), np.array([1], np.int32)))
+    records: dict[str, np.ndarray] = {}
+    for res in session.propagate(0, Direction.FORWARD):
+        m = res.objects[1]
+        records[f"{res.frame}.logits"] = m.low_res_logits
+        records[f"{res.frame}.mask"] = np.packbits(m.rle.decode())
+        records[f"{res.frame}.iou"] = np.array([m.iou])
+    state = session.track_state(1).policy_state
+    return records, dict(state.counts)
+
+
+def compare(out: Path) -> dict:
+    ref_counts = json.loads((out / f"samurai_ref_counts_{IMAGE_SIZE}.json").read_text())
+    report = {"image_size": IMAGE_SIZE, "stable_frames_threshold": STABLE, "memory_bank_iou_threshold": MEM_IOU}
+    for video in VIDEOS:
+        ref = np.load(out / f"samurai_ref_{video}_{IMAGE_SIZE}.npz")
+        ours, counts = run_ours(out, video)
+        frames = sorted({int(k.split(".")[0]) for k in ref.files})
+        worst_logit, worst_iou, rows = 0.0, 1.0, []
+        for f in frames:
+            a, b = ref[f"{f}.logits"], ours[f"{f}.logits"]
+            diff = float(np.abs(a - b).max())
+            ma, mb = np.unpackbits(ref[f"{f}.mask"]).astype(bool), np.unpackbits(ours[f"{f}.mask"]).astype(bool)
+            union = int((ma | mb).sum())
+            iou = 1.0 if union == 0 else float((ma & mb).sum() / union)
+            worst_logit, worst_iou = max(worst_logit, diff), min(worst_iou, iou)
+            rows.append((f, diff, iou, float(ref[f"{f}.iou"][0]), float(ours[f"{f}.iou"][0])))
+        below = [f for f, _, _, r, _ in rows if f > 0 and r <= MEM_IOU]
+        report[video] = {
+            "frames": len(frames), "max_abs_logit_diff": worst_logit, "min_mask_iou": worst_iou,
+            "pass": len(frames) == NUM_FRAMES and worst_logit <= 1e-3 and worst_iou >= 0.999,
+            "reference_counts": ref_counts[video], "our_counts": counts,
+            "frames_failing_memory_test": below,
+        }
+    return report
+
+
+def write_frames(out: Path) -> None:
+    sys.path.insert(0, str(ROOT))
+    from PIL import Image
+
+    from core.frames import open_frames
+
+    target = out / "dog_frames"
+    target.mkdir(parents=True, exist_ok=True)
+    source = open_frames(str(DOG_SOURCE))
+    for i in range(NUM_FRAMES):
+        Image.fromarray(source.get(i)).save(target / f"{i:05d}.jpg", quality=95)
+
+
+def main() -> None:
+    if len(sys.argv) != 3 or sys.argv[1] not in ("checkpoint", "frames", "reference", "compare"):
+        sys.exit(__doc__)
+    out = Path(sys.argv[2])
+    if sys.argv[1] == "checkpoint":
+        sys.path.insert(0, str(ROOT))
+        from bench.parity.video_parity import make_checkpoint
+
+        make_checkpoint(out)
+    elif sys.argv[1] == "frames":
+        write_frames(out)
+    elif sys.argv[1] == "reference":
+        run_reference(out)
+    else:
+        print(json.dumps(compare(out), indent=1))
+
+
+if __name__ == "__main__":
+    main()
