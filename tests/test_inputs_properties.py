@@ -262,3 +262,36 @@ def test_a_png_folder_with_files_changed_is_imported_whole_or_refused(tmp_path: 
         assert len({t.track_id for t in dataset.tracks}) == len(dataset.tracks)
 
     check()
+
+
+# -- videos -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["h264.mp4", "h264.mkv", "mpeg2.ts", "mpeg4.avi"])
+def test_a_video_with_bytes_flipped_is_read_or_refused_in_one_line(tmp_path: Path, name: str) -> None:
+    """Any frame asked of a damaged video is a frame of the video's size, or one FrameSourceError
+    line (the fuzzing pass found a UnicodeDecodeError from a damaged header escaping, and a
+    switch to counting while frame 0 decoded at opening)."""
+    from core.frames import FrameSourceError, open_frames
+    from tests.video_corpus import CASES, write_case
+
+    source = write_case(next(c for c in CASES if c.name == name), tmp_path)
+    assert source is not None
+    original = source.read_bytes()
+
+    @BOUNDED
+    @given(flips=st.lists(st.tuples(st.integers(0, len(original) - 1), st.integers(1, 255)), min_size=1, max_size=6),
+           order=st.permutations(list(range(12))))
+    def check(flips: list[tuple[int, int]], order: list[int]) -> None:
+        raw = bytearray(original)
+        for i, x in flips:
+            raw[i] ^= x
+        path = tmp_path / f"damaged_{name}"
+        path.write_bytes(bytes(raw))
+        try:
+            with open_frames(path, cache_mb=0) as src:
+                for i in order:
+                    if i < len(src):
+                        assert src.get(i).shape == (src.info.height, src.info.width, 3)
+        except FrameSourceError as exc:
+            one_line(exc)
+
+    check()

@@ -243,7 +243,7 @@ class PtsIndex:
                     if background:
                         self._idle_pause(time.thread_time() - started)
                         started = time.thread_time()
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError, UnicodeDecodeError, MemoryError) as exc:  # damaged, in PyAV's words
             error = f"{self.path}: truncated or damaged after {seen} frames ({reason(exc)})"
         finally:
             container.close()

@@ -26,7 +26,7 @@ def open_container(path: Path, whole: bool = True) -> tuple[av.container.InputCo
     FrameSourceError (one line) and then closes it."""
     try:
         container = av.open(str(path))
-    except (av.FFmpegError, OSError) as exc:
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, MemoryError) as exc:  # a damaged header
         raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
     try:
         if not container.streams.video:
@@ -59,3 +59,13 @@ def open_container(path: Path, whole: bool = True) -> tuple[av.container.InputCo
         container.close()
         raise
     return container, count
+
+
+def open_decoder(path: Path) -> av.container.InputContainer:
+    """``path`` opened for decoding its first video stream (threaded where the codec can)."""
+    container, _ = open_container(path, whole=False)
+    try:
+        container.streams.video[0].codec_context.thread_type = "AUTO"
+    except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
+        pass
+    return container

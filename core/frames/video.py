@@ -25,7 +25,7 @@ from core.frames.colour import frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
 from core.frames.index import PtsIndex, open_index
-from core.frames.probe import open_container, reason
+from core.frames.probe import open_decoder as _open_decoder, reason
 from core.media import VIDEO_EXTENSIONS  # noqa: F401 - re-exported by core.frames
 from core.types import CancelCheck, VideoInfo
 from core.validation.bounds import MAX_FPS
@@ -43,16 +43,6 @@ _first_lock = threading.Lock()  # held while frame 0 decodes, so a second opener
 
 
 _OPENER = ThreadPoolExecutor(max_workers=2, thread_name_prefix="masklet-open")
-
-
-def _open_decoder(path: Path) -> av.container.InputContainer:
-    """``path`` opened for decoding its first video stream (threaded where the codec can)."""
-    container, _ = open_container(path, whole=False)
-    try:
-        container.streams.video[0].codec_context.thread_type = "AUTO"
-    except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
-        pass
-    return container
 
 
 class VideoFrames(CachedFrames):
@@ -145,7 +135,8 @@ class VideoFrames(CachedFrames):
             # frame missing, a seek that lands elsewhere): from now on frame i is the i-th
             # frame the decoder gives from the start, which is what sequential reading sees.
             self.index.counting = True
-            self.cache.clear()
+            if hasattr(self, "cache"):  # not yet while frame 0 decodes at opening
+                self.cache.clear()
             self._frames, self._pos = None, -1
         return self._count_to(target, keep_from, store, abort)
 
@@ -183,12 +174,25 @@ class VideoFrames(CachedFrames):
             self._pos += 1
             number = self._pos
             if number == target:
-                rgb = frame_to_rgb(frame)
+                rgb = self._rgb(frame, number)
                 if store:
                     self.cache.put(number, rgb)
                 return rgb
             if store and number >= keep_from and number not in self.cache:
-                self.cache.put(number, frame_to_rgb(frame))
+                self.cache.put(number, self._rgb(frame, number))
+
+    def _rgb(self, frame: av.VideoFrame, number: int) -> np.ndarray:
+        """(H, W, 3) RGB of a decoded frame, which must have the video's size (a damaged stream
+        can change it mid-way)."""
+        try:
+            rgb = frame_to_rgb(frame)
+        except (ValueError, TypeError, MemoryError) as exc:
+            raise FrameSourceError(f"{self.path}: frame {number} could not be converted to RGB ({exc})") from None
+        info = getattr(self, "_info", None)
+        if info is not None and rgb.shape[:2] != (info.height, info.width):
+            raise FrameSourceError(f"{self.path}: frame {number} is {rgb.shape[1]}x{rgb.shape[0]}, "
+                                   f"the video {info.width}x{info.height} (damaged?)")
+        return rgb
 
     def _seek(self, key: int, from_start: bool = False) -> None:
         from_start = from_start or key == 0
@@ -236,7 +240,7 @@ class VideoFrames(CachedFrames):
         except StopIteration:
             self._frames = None
             return None
-        except av.FFmpegError as exc:
+        except (av.FFmpegError, ValueError, UnicodeDecodeError, MemoryError) as exc:  # damaged data, whatever PyAV calls it
             self._frames = None
             self._pos = -1
             raise FrameSourceError(f"{self.path}: frame {target} could not be decoded ({reason(exc)})") from None
@@ -271,14 +275,14 @@ class VideoFrames(CachedFrames):
                 raise _Unreliable  # out of order, or a frame we need went missing
             self._pos = number
             if number == target:
-                rgb = frame_to_rgb(frame)
+                rgb = self._rgb(frame, number)
                 if store:
                     self.cache.put(number, rgb)
                 return rgb
             if number > target:
                 raise _Unreliable
             if store and number >= keep_from and number not in self.cache:
-                self.cache.put(number, frame_to_rgb(frame))
+                self.cache.put(number, self._rgb(frame, number))
 
     def _compute_fingerprint(self) -> str:
         return fingerprint_file(self.path, len(self.index))
