@@ -94,14 +94,26 @@ class FrameTable:
             self.iou[:], self.score[:], self.area[:] = np.nan, np.nan, 0
             frames = list(masks)
         n = len(self.states)
-        for frame in frames:
-            if not 0 <= frame < n:
-                continue
-            entry = masks.get(frame)
-            state = entry_state(entry)
-            self.states[frame] = state
-            self.locked[frame] = bool(entry is not None and entry.locked)
-            self.reviewed[frame] = bool(entry is not None and getattr(entry, "reviewed", False))
-            self.iou[frame] = np.nan if entry is None or entry.iou is None else entry.iou
-            self.score[frame] = np.nan if entry is None or entry.object_score is None else entry.object_score
-            self.area[frame] = entry.rle.area if entry is not None and state > LaneState.ABSENT else 0
+        frames = [f for f in frames if 0 <= f < n]
+        rows = [_row(masks.get(f)) for f in frames]  # one area computation per mask, plain Python
+        if frames:
+            idx = np.asarray(frames, np.int64)
+            states, locked, reviewed, iou, score, area = zip(*rows)
+            self.states[idx], self.locked[idx], self.reviewed[idx] = states, locked, reviewed
+            self.iou[idx], self.score[idx], self.area[idx] = iou, score, area
+
+
+_NO_MASK = (LaneState.NONE, False, False, np.nan, np.nan, 0.0)
+
+
+def _row(entry: MaskEntry | None) -> tuple:
+    """(state, locked, reviewed, iou, score, area) of one frame; the same state as ``entry_state``."""
+    if entry is None:
+        return _NO_MASK
+    area = entry.rle.area
+    state = _SOURCE_STATE.get(entry.source, LaneState.IMPORTED)
+    if entry.source in (MaskSource.PROPAGATED, MaskSource.PROMPTED) and (
+            (entry.object_score is not None and entry.object_score <= 0) or area == 0):
+        state = LaneState.ABSENT
+    return (state, entry.locked, entry.reviewed, np.nan if entry.iou is None else entry.iou,
+            np.nan if entry.object_score is None else entry.object_score, area if state > LaneState.ABSENT else 0.0)

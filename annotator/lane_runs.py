@@ -149,3 +149,22 @@ def view_cells(runs: LaneRuns, first: float, frames_per_px: float, width: int) -
     return Cells(inside[seg].astype(float), inside[seg_end].astype(float) + 1.0, state[seg], mark[seg], level[seg],
                  suspect[seg])
 
+
+
+def next_suspect(lanes: list[LaneRuns], current: int, forward: bool = True) -> int | None:
+    """The nearest frame after (or before) ``current`` that is suspect in any of ``lanes``, read from
+    their summaries (no pass over the frames: `J` on an hour of video answers at once)."""
+    found: list[int] = []
+    for runs in lanes:
+        flagged = np.flatnonzero(runs.suspect)
+        if forward:
+            later = flagged[runs.ends[flagged] > current + 1]
+            if len(later):
+                found.append(max(int(runs.starts[later[0]]), current + 1))
+        else:
+            earlier = flagged[runs.starts[flagged] < current]
+            if len(earlier):
+                found.append(min(int(runs.ends[earlier[-1]]) - 1, current - 1))
+    if not found:
+        return None
+    return min(found) if forward else max(found)

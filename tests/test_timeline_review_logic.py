@@ -230,3 +230,16 @@ def test_stacked_columns_keep_each_lane() -> None:
     assert together.state.shape == (3, 300)
     for k in range(3):
         assert np.array_equal(together.level[k], alone[k].level) and np.array_equal(together.mark[k], alone[k].mark)
+
+
+def test_j_from_the_summaries_visits_the_suspect_frames() -> None:
+    from annotator.lane_runs import next_suspect
+
+    th = SuspectThresholds()
+    tables = [_random_table(3000, seed=s) for s in (5, 6)]
+    lanes = [summarize(t, th) for t in tables]
+    frames = np.flatnonzero(suspect_flags(tables[0], th) | suspect_flags(tables[1], th)).tolist()
+    for current in (-1, 0, 1, 17, 1500, 2998, 2999, 3000):
+        assert next_suspect(lanes, current) == next_frame(frames, current), current
+        assert next_suspect(lanes, current, forward=False) == next_frame(frames, current, False), current
+    assert next_suspect([], 5) is None

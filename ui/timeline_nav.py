@@ -1,5 +1,5 @@
-"""Jumps along the timeline: `J` / `Shift+J` to the next / previous suspect frame (the timeline's red,
-with the thresholds the timeline uses), `K` / `Shift+K` to the selected object's next / previous
+"""Jumps along the timeline: `J` / `Shift+J` to the next / previous suspect frame (the timeline's red:
+read from its lanes' summaries, with its thresholds), `K` / `Shift+K` to the selected object's next / previous
 keyframe, `Ctrl+K` / `Ctrl+Shift+K` to any object's."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction
 
 from annotator.keyframes import next_keyframe
 from annotator.session_controller import SessionController
-from annotator.suspect import next_frame, suspect_frames
+from annotator.lane_runs import next_suspect
 from ui.timeline import Timeline
 
 
@@ -44,9 +44,9 @@ class TimelineJumps(QObject):
         self.jump_to_keyframe(False, any_object=True)
 
     def jump_to_suspect(self, forward: bool) -> None:
-        doc = self.session.doc.document
-        frames = suspect_frames(doc, sorted(doc.objects), self.timeline.thresholds, self.session.frame_count())
-        self._go(next_frame(frames, self.session.frame, forward), forward, "suspect frame (red on the timeline)")
+        """From the timeline's own summaries: exactly the frames it paints red."""
+        lanes = [self.timeline.runs(obj_id) for obj_id in self.timeline.lanes]
+        self._go(next_suspect(lanes, self.session.frame, forward), forward, "suspect frame (red on the timeline)")
 
     def jump_to_keyframe(self, forward: bool, any_object: bool) -> None:
         doc = self.session.doc.document
