@@ -1,8 +1,10 @@
 """Drives the real window to the zoomed timeline with a cell's tooltip, the legend, a selected range,
 lock and review marks and a note (docs/timeline_zoomed.png), then leaves it open.
 
-Run under a display (tools/screenshot.sh from ../shared):
+Run under a display (tools/screenshot.sh from ../shared), one picture a run:
     ../shared/tools/screenshot.sh docs/timeline_zoomed.png 25 .venv/bin/python docs/timeline_screenshot.py
+    ../shared/tools/screenshot.sh docs/review_mode.png 25 .venv/bin/python docs/timeline_screenshot.py review
+    ../shared/tools/screenshot.sh /tmp/preferences.png 25 .venv/bin/python docs/timeline_screenshot.py preferences
 No model is loaded: the masks are made here (rectangles with made-up SAM 2 scores) and put in the
 document as a propagation would, so the timeline shows every state it can.
 """
@@ -72,7 +74,18 @@ def main() -> int:
         pos = QPoint(int(tl.x_of(64.5)), LANES_TOP + LANE_H // 2)
         QToolTip.showText(tl.mapToGlobal(pos), tl.tooltip_at(pos), tl, QRect(), 60000)
 
-    QTimer.singleShot(8000, show_tooltip)
+    stage = sys.argv[1] if len(sys.argv) > 1 else "tooltip"
+    if stage == "tooltip":
+        QTimer.singleShot(8000, show_tooltip)
+    elif stage == "review":  # the Review dock on frame 66, where the cat has a note
+        panel.legend_button.click()
+        w.actions["review.mode"].trigger()
+        s.set_frame(66)
+    else:
+        from ui.preferences_dialog import PreferencesDialog
+
+        dialog = PreferencesDialog(w.settings, 0.45, True, 20, w)
+        QTimer.singleShot(3000, dialog.show)
     return app.exec()
 
 
