@@ -64,6 +64,9 @@ def open_container(path: Path, whole: bool = True) -> tuple[av.container.InputCo
 def open_decoder(path: Path) -> av.container.InputContainer:
     """``path`` opened for decoding its first video stream (threaded where the codec can)."""
     container, _ = open_container(path, whole=False)
+    if container.streams.video[0].codec_context is None:
+        container.close()
+        raise FrameSourceError(f"{path}: no decoder knows its video stream (damaged, or an unsupported codec)")
     try:
         container.streams.video[0].codec_context.thread_type = "AUTO"
     except (av.FFmpegError, ValueError, AttributeError):  # some decoders refuse threads
