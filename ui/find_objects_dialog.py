@@ -46,7 +46,7 @@ class FindObjectsDialog(QDialog):
         self.keep_all, self.drop_all = QPushButton("Keep all"), QPushButton("Drop all")
         self.min_area = QSlider(Qt.Orientation.Horizontal)
         self.min_area.setRange(0, AREA_STEPS)
-        self.min_area_label = QLabel()
+        self.min_area_label = QLabel("Minimum area: 0 px")
         self.buttons = action_buttons(self, "Add objects", self.add)
         self._lay_out()
         self.view.show_candidates(self.image, [], [], [])
@@ -93,7 +93,7 @@ class FindObjectsDialog(QDialog):
         self.progress.setVisible(searching)
         self.cancel_search.setVisible(searching)
         for w in (self.keep_all, self.drop_all, self.min_area, self.list):
-            w.setEnabled(not searching)
+            w.setEnabled(not searching and bool(self.found))  # nothing to keep or drop before a result
         self._update_ok()
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -107,6 +107,7 @@ class FindObjectsDialog(QDialog):
             self.status.setText(f"Search failed: {result.error}" if result.error else "Search stopped: nothing found yet.")
             return
         self.found = list(result.masks)
+        self._set_searching(False)
         self.masks = [m.rle.decode() for m in self.found]
         self.kept = [True] * len(self.found)
         self.list.blockSignals(True)
