@@ -209,7 +209,14 @@ def _import_or_refuse(path: Path, fmt: str) -> None:
     for track in dataset.tracks:
         for rle in track.masks.values():
             assert rle.decode().shape == (dataset.height, dataset.width)
-    # and what was read exports again without a value that is not JSON
+    # what was read becomes a project that saves and opens again (masklet import's path)
+    from annotator.project_exchange import dataset_to_document
+
+    doc = dataset_to_document(dataset)
+    save_project(doc, path.with_name("imported.masklet"))
+    again = load_project(path.with_name("imported.masklet")).document
+    assert sorted(again.objects) == sorted(doc.objects) and again.mask_count() == doc.mask_count()
+    # and exports again without a value that is not JSON
     try:
         export_dataset(dataset, fmt, path.with_name(f"again_{fmt}.json"), overwrite=True)
     except FormatError as exc:

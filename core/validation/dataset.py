@@ -103,9 +103,19 @@ def check_dataset(dataset: object, where: str = "") -> None:
                 depth_at_most(value, f"{prefix}object {track.track_id} {name}")
                 all_finite(value if name == "attributes" else list(value.values()),
                            f"{prefix}object {track.track_id} {name}")
-        frames = getattr(track, "masks", {})
-        if frames and max(frames) >= MAX_FRAMES:
-            raise Invalid(f"{prefix}object {track.track_id}: frame {max(frames)} is beyond {MAX_FRAMES - 1}")
+        masks = getattr(track, "masks", {})
+        if masks:
+            low, high = min(masks), max(masks)
+            count = getattr(dataset, "frame_count")
+            if low < 0 or high >= count:
+                bad = low if low < 0 else high
+                raise Invalid(f"{prefix}object {track.track_id}: frame {bad} is outside 0..{count - 1}")
+            size = (getattr(dataset, "height"), getattr(dataset, "width"))
+            wrong = next((f for f, rle in masks.items() if (rle.height, rle.width) != size), None)
+            if wrong is not None:
+                rle = masks[wrong]
+                raise Invalid(f"{prefix}object {track.track_id} frame {wrong}: mask is {rle.width}x{rle.height}, "
+                              f"video is {size[1]}x{size[0]}")
 
 
 def unique_frames(named: list[tuple[int, str]], where: str, what: str = "frame") -> None:
