@@ -25,8 +25,7 @@ _UNKNOWN = np.int8(127)  # an unknown confidence must lose to any known one when
 @dataclass(frozen=True)
 class LaneRuns:
     """Runs partitioning frames [0, N): starts, ends (R,) int64 (ends exclusive); state (R,) int8
-    LaneState; mark (R,) int8 MARK_*; level (R,) int8 confidence step, -1 unknown; suspect (R,) bool.
-    level_key: level with unknown as 127, so that the lowest known step wins a column."""
+    LaneState; mark (R,) int8 MARK_*; level (R,) int8 confidence step, -1 unknown; suspect (R,) bool."""
 
     starts: np.ndarray
     ends: np.ndarray
@@ -36,8 +35,12 @@ class LaneRuns:
     suspect: np.ndarray
 
     @functools.cached_property
-    def level_key(self) -> np.ndarray:
-        return np.where(self.level < 0, _UNKNOWN, self.level).astype(np.int8)
+    def packed(self) -> np.ndarray:
+        """(R, 4) int16: state, mark, suspect and the negated confidence key (unknown as -127), so one
+        maximum over a column's runs gives the strongest state and mark, any suspect, and the lowest
+        known confidence step."""
+        key = np.where(self.level < 0, _UNKNOWN, self.level).astype(np.int16)
+        return np.stack([self.state, self.mark, self.suspect, -key], axis=1).astype(np.int16)
 
     @property
     def frame_count(self) -> int:
@@ -92,12 +95,27 @@ class Columns:
 
 
 def _squeeze(values: np.ndarray, first_run: np.ndarray, last_run: np.ndarray, ufunc: np.ufunc) -> np.ndarray:
-    """ufunc-reduce ``values`` over runs first_run[c] .. last_run[c] (inclusive) for each column c."""
+    """ufunc-reduce ``values`` ((R,) or (R, k)) over runs first_run[c] .. last_run[c] (inclusive)
+    for each column c."""
     lo, hi = int(first_run.min()), int(last_run.max()) + 1
-    part = np.append(values[lo:hi], values[:1])  # a spare element: the last bound points one past the runs
+    part = np.concatenate((values[lo:hi], values[:1]))  # a spare row: the last bound points one past the runs
     bounds = np.empty(2 * len(first_run), np.int64)
     bounds[0::2], bounds[1::2] = first_run - lo, last_run + 1 - lo  # odd slots: between columns, dropped
     return ufunc.reduceat(part, bounds)[0::2]
+
+
+@functools.lru_cache(maxsize=4)
+def _geometry(n: int, first: float, frames_per_px: float, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The columns of a view that show frames of an ``n``-frame video, and their first and last
+    (exclusive) frames; the same for every lane of a repaint, so made once."""
+    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
+    lo = np.clip(edges[:-1], 0, None)
+    valid = np.flatnonzero(lo < n)
+    lo = lo[valid]
+    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
+    for array in (valid, lo, hi):
+        array.flags.writeable = False  # shared through the cache
+    return valid, lo, hi
 
 
 def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int) -> Columns:
@@ -109,20 +127,14 @@ def view_columns(runs: LaneRuns, first: float, frames_per_px: float, width: int)
     n = runs.frame_count
     state, mark = np.zeros(width, np.int8), np.zeros(width, np.int8)
     level, suspect = np.full(width, -1, np.int8), np.zeros(width, bool)
-    edges = np.floor(first + np.arange(width + 1) * frames_per_px).astype(np.int64)
-    lo = np.clip(edges[:-1], 0, None)
-    valid = np.flatnonzero(lo < n)
+    valid, lo, hi = _geometry(n, float(first), float(frames_per_px), width)
     if n == 0 or len(valid) == 0:
         return Columns(state, mark, level, suspect)
-    lo = lo[valid]
-    hi = np.minimum(np.maximum(lo + 1, edges[1:][valid]), n)
     first_run = np.searchsorted(runs.ends, lo, side="right")
     last_run = np.searchsorted(runs.starts, hi, side="left") - 1
-    state[valid] = _squeeze(runs.state, first_run, last_run, np.maximum)
-    mark[valid] = _squeeze(runs.mark, first_run, last_run, np.maximum)
-    suspect[valid] = _squeeze(runs.suspect, first_run, last_run, np.logical_or)
-    squeezed = _squeeze(runs.level_key, first_run, last_run, np.minimum)
-    level[valid] = np.where(squeezed == _UNKNOWN, -1, squeezed)
+    top = _squeeze(runs.packed, first_run, last_run, np.maximum)  # (columns, 4): one reduction for all four
+    state[valid], mark[valid], suspect[valid] = top[:, 0], top[:, 1], top[:, 2] > 0
+    level[valid] = np.where(top[:, 3] == -_UNKNOWN, -1, -top[:, 3])
     return Columns(state, mark, level, suspect)
 
 
