@@ -28,7 +28,7 @@ def window(qtbot, tmp_path: Path, shared_data: Path):
     w = open_window(qtbot, settings_with_model(tmp_path, present_checkpoint(tmp_path / "random.pt")))
     w.session.open_video(str(shared_data / "frames" / "bedroom"))
     wait_shown(qtbot, w)
-    qtbot.waitUntil(lambda: w.session.model_status.state is ModelState.READY, timeout=60000)
+    qtbot.waitUntil(lambda: w.session.model_status.state is ModelState.READY, timeout=180000)  # a hang guard; the machine may be busy
     yield w
     close_window(w)
 
@@ -38,7 +38,7 @@ def found_dialog(qtbot, w: MainWindow):
     w.actions["object.find"].trigger()
     dialog = w.find_objects.dialog
     assert dialog is not None and dialog.isVisible()
-    qtbot.waitUntil(lambda: not w.find_objects.finder.busy, timeout=120000)
+    qtbot.waitUntil(lambda: not w.find_objects.finder.busy, timeout=300000)
     return dialog
 
 
