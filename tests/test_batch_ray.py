@@ -57,6 +57,7 @@ def local_ray(s3: S3Server) -> Iterator[None]:
     its workers inherit them."""
     import ray
 
+    before = dict(os.environ)
     with pytest.MonkeyPatch.context() as patch:
         for name, value in s3.env.items():
             patch.setenv(name, value)
@@ -65,6 +66,9 @@ def local_ray(s3: S3Server) -> Iterator[None]:
             yield
         finally:
             ray.shutdown()
+            for name in set(os.environ) - set(before):  # what ray.init set (RAY_AUTH_MODE, PYTHONBREAKPOINT, ...)
+                del os.environ[name]
+            os.environ.update(before)
 
 
 @pytest.fixture(scope="module")
