@@ -41,11 +41,10 @@ class SamuraiMemory:
     stable_frames_threshold: frames in a row with predicted IoU above ``stable_ious_threshold``
     before the filter takes part in the choice. min_obj_score_logits: object-score logit above
     which the object counts as present (SAM 2: 0). memory_bank_*: a past frame is kept in memory
-    when its chosen mask's predicted IoU, its object score (and, with ``use_kf_score_in_memory``,
-    the filter's IoU) are above these. The released code stores the filter IoU under another
-    key than it reads, so the filter score never takes part there: ``use_kf_score_in_memory``
-    is False to match it. max_memory_candidates: frames the search collects (its
-    ``max_obj_ptrs_in_encoder - 1``).
+    when its chosen mask's predicted IoU, its object score and (with ``use_kf_score_in_memory``)
+    the filter's IoU of the chosen mask are above these; a frame chosen before the filter was
+    stable has no filter IoU and passes that test. max_memory_candidates: frames the search
+    collects (its ``max_obj_ptrs_in_encoder - 1``).
     """
 
     name: str = "samurai"
@@ -56,7 +55,7 @@ class SamuraiMemory:
     memory_bank_iou_threshold: float = 0.5
     memory_bank_obj_score_threshold: float = 0.0
     memory_bank_kf_score_threshold: float = 0.0
-    use_kf_score_in_memory: bool = False
+    use_kf_score_in_memory: bool = True
     max_memory_candidates: int = 15
 
 

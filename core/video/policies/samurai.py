@@ -83,6 +83,7 @@ class SamuraiPolicy(MemoryPolicy):
         def pick(j: int, ious: Tensor, masks: Tensor) -> int:
             st: SamuraiState = tracks[j].policy_state
             best = int(torch.argmax(ious))
+            st.kf_iou.pop(frame, None)  # set below only when the filter takes part in the choice
             if st.filter is None or st.stable == 0:
                 st.filter = BoxFilter.start(mask_box(masks[best]))
                 st.stable += 1
