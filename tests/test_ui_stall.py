@@ -104,6 +104,9 @@ class GatedEngine:
     def prefetch_features(self, frame) -> None:
         self.gate.enter("prefetch_features")
 
+    def set_memory_policy(self, obj_id, policy) -> None:
+        pass  # policies change no mask here
+
     def has_features(self, frame) -> bool:
         self.gate.record("has_features")
         return True

@@ -71,6 +71,15 @@ def test_both_directions_from_a_later_frame(session: VideoSession) -> None:
     assert set(session.object_results(1)) == set(range(N))
 
 
+@pytest.mark.parametrize("start", [0, N - 1])
+def test_both_directions_from_an_end_frame(session: VideoSession, start: int) -> None:
+    # one of the two passes has no frame to visit: the run is the other pass alone
+    session.add_prompt(click(start, 1, 20, 24))
+    frames = {r.frame for r in session.propagate(start_frame=start, direction=Direction.BOTH)}
+    assert frames == set(range(N))
+    assert set(session.object_results(1)) == set(range(N))
+
+
 def test_backward_propagation(session: VideoSession) -> None:
     session.add_prompt(click(N - 1, 3, 40, 24))
     frames = [r.frame for r in session.propagate(start_frame=N - 1, direction=Direction.BACKWARD)]

@@ -77,6 +77,9 @@ class FakeEngine:
     def has_features(self, frame: int) -> bool:
         return True
 
+    def set_memory_policy(self, obj_id: int, policy: object) -> None:
+        pass  # every run names its objects' policies; this engine has no memory
+
     def prefetch_features(self, frame: int) -> None:
         self.calls.append(("prefetch", frame))
         self.gate.wait(10)  # the next requests queue up meanwhile

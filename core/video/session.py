@@ -250,6 +250,8 @@ class VideoSession:
         for_tracking()  # core/allocator.py: memory stays flat however many frames follow
         for step_pass in plan:
             order, reverse = step_pass.frames(), step_pass.reverse
+            if not order:  # both ways from an end frame: one way has nothing to visit
+                continue
             for track in tracks:
                 commit_pending(self._ctx, track, self._features.get)
                 policy_for(track.memory).start_pass(track, order[0], reverse)
