@@ -25,6 +25,9 @@ SETS = {
     "default": {},
     # crops: one crop layer (4 crops), 16 points per side on the image and 8 in each crop
     "crops": {"points_per_side": 16, "crop_n_layers": 1, "crop_n_points_downscale_factor": 2},
+    # many masks: random weights give nearly whole-image masks above the default thresholds, which
+    # box NMS folds into one; looser thresholds keep dozens of distinct masks to match one to one
+    "many": {"points_per_side": 16, "pred_iou_thresh": 0.3, "stability_score_thresh": 0.3, "box_nms_thresh": 0.9},
 }
 
 
