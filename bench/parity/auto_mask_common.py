@@ -128,7 +128,10 @@ def match(result, official: list[dict]) -> dict[str, object]:  # noqa: ANN001
         return res
     a = [m.rle._coco() for m in mine]
     b = [encode(o["segmentation"])._coco() for o in official]
-    ious = np.asarray(mask_utils.iou(a, b, [0] * len(b)))  # (ours, official)
+    ious = np.asarray(mask_utils.iou(a, b, [0] * len(b))).reshape(len(a), len(b))  # (ours, official)
+    empty_a = np.array([m.area == 0 for m in mine])
+    empty_b = np.array([not o["segmentation"].any() for o in official])
+    ious[np.ix_(empty_a, empty_b)] = 1.0  # two empty masks are the same mask (pycocotools says 0)
     best = ious.argmax(axis=0)
     matched_iou = ious[best, np.arange(len(official))]
     d_iou = [abs(mine[i].predicted_iou - o["predicted_iou"]) for i, o in zip(best, official)]
@@ -142,6 +145,18 @@ def match(result, official: list[dict]) -> dict[str, object]:  # noqa: ANN001
         max_abs_diff_point=max(d_point),
         same_order=bool((best == np.arange(len(official))).all()),
     )
+    if len(mine) == len(official):  # the same order on both sides: mask i against mask i
+        diag = ious[np.arange(len(mine)), np.arange(len(mine))]
+        res.update(
+            pairwise_min_mask_iou=float(diag.min()),
+            pairwise_max_abs_diff_predicted_iou=float(max(abs(m.predicted_iou - o["predicted_iou"]) for m, o in zip(mine, official))),
+            pairwise_max_abs_diff_stability=float(np.nanmax([abs(m.stability_score - o["stability_score"]) for m, o in zip(mine, official)])),
+        )
+        if not res["one_to_one"]:  # identical masks among the candidates: match in order instead
+            res["one_to_one"] = True
+            res["min_mask_iou"] = res["pairwise_min_mask_iou"]
+            res["max_abs_diff_predicted_iou"] = res["pairwise_max_abs_diff_predicted_iou"]
+            res["max_abs_diff_stability"] = res["pairwise_max_abs_diff_stability"]
     res["all_matched"] = bool(res["one_to_one"] and res["min_mask_iou"] >= 0.999 and res["max_abs_diff_predicted_iou"] <= 1e-4 and res["max_abs_diff_stability"] <= 1e-4)
     return res
 

@@ -28,6 +28,9 @@ SETS = {
     # many masks: random weights give nearly whole-image masks above the default thresholds, which
     # box NMS folds into one; looser thresholds keep dozens of distinct masks to match one to one
     "many": {"points_per_side": 16, "pred_iou_thresh": 0.3, "stability_score_thresh": 0.3, "box_nms_thresh": 0.9},
+    # every candidate: no threshold, NMS that removes nothing; each of the 768 masks and its two
+    # scores compared (pairwise in output order: identical masks make best-IoU matching ambiguous)
+    "all": {"points_per_side": 16, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 1.0},
 }
 
 
