@@ -7,7 +7,7 @@ policy reads the same cached features), so the times are the tracking work a pol
 memory attention, the heads, the memory encoder and the policy's own decisions. The order of the
 policies is rotated between --repeats rounds; the median per-frame time is reported.
 
-  .venv/bin/python bench/memory_policies.py --frames 12 --repeats 3 --out bench/results/memory_policies.json
+  .venv/bin/python bench/memory_policies.py --image-size 256 --frames 8 --repeats 2 --out bench/results/memory_policies_256.json
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--size", default="tiny")
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--image-size", type=int, default=1024)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     paths = sorted(FRAMES.glob("*.jpg"))[: args.frames]
@@ -56,7 +57,7 @@ def main() -> None:
         def get(self, i: int) -> np.ndarray:
             return images[i]
 
-    model = random_model(config_for("2.1", args.size), seed=0)
+    model = random_model(config_for("2.1", args.size).replace(image_size=args.image_size), seed=0)
     head = model.sam_mask_decoder.pred_obj_score_head
     last = head.layers[-1] if hasattr(head, "layers") else head
     with torch.no_grad():
@@ -83,7 +84,7 @@ def main() -> None:
     result = {
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} threads; shared with other work (loaded)",
-        "model": f"SAM 2.1 {args.size}, random weights, 1024", "frames": len(images), "repeats": args.repeats,
+        "model": f"SAM 2.1 {args.size}, random weights, {args.image_size}", "frames": len(images), "repeats": args.repeats,
         "median_s_per_frame": {k: statistics.median(v) for k, v in times.items()},
     }
     for n in (1, 3):
