@@ -265,3 +265,14 @@ def test_prompts_json_names_a_policy_per_object() -> None:
     assert [o.memory for o in objs] == ["dam4sam", None]
     with pytest.raises(PromptsError, match="object 1: unknown memory policy"):
         parse_prompts({"objects": [{"id": 1, "memory": "x", "prompts": [{"frame": 0, "points": [[1, 1]]}]}]})
+
+
+def test_track_command_takes_a_memory_policy() -> None:
+    from annotator.cli.track import build_parser
+
+    args = build_parser().parse_args(["v.mp4", "--prompts", "p.json", "--checkpoint", "c.pt", "--out", "o.masklet",
+                                      "--memory", "sam2long"])
+    assert args.memory == "sam2long"
+    assert build_parser().parse_args(["v.mp4", "--checkpoint", "c.pt", "--out", "o"]).memory == "sam2"
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["v.mp4", "--checkpoint", "c.pt", "--out", "o", "--memory", "xmem"])
