@@ -14,6 +14,7 @@ the end. VIDEO is a video file or a folder of frames.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -22,6 +23,7 @@ from annotator.cli.progress import TerminalBar
 from annotator.cli.track_prompts import ObjectPrompts, PromptsError, check_against_video, read_prompts
 from annotator.document import AnnotationDocument
 from core.video.memory_policy import POLICY_NAMES
+from annotator.labels import LabelError, LabelSchema, canonical_category, read_labels, with_labels
 from annotator.project import PROJECT_SUFFIX, ProjectError, save_project
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ def build_parser() -> CommandParser:
                         help="where the model runs (default auto: cuda, then mps, then cpu)")
     parser.add_argument("--out", required=True, metavar="PROJECT", help=f"the project file to write ({PROJECT_SUFFIX})")
     parser.add_argument("--force", action="store_true", help="replace PROJECT if it exists")
+    parser.add_argument("--labels", metavar="LABELS.json",
+                        help="the project's label schema (Labels… > Export); every object's category must be one of them")
     return parser
 
 
@@ -181,6 +185,12 @@ def main(argv: Sequence[str]) -> int:
     except (PromptsError, ValueError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 1
+    try:  # the label schema: categories in its spelling, or a clear error before any work
+        labels = read_labels(args.labels) if args.labels else LabelSchema()
+        objects = [replace(o, category=canonical_category(labels, o.category)) for o in objects]
+    except LabelError as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)
+        return 1
     from core.frames import FrameSourceError  # torch and PyAV load from here on
     from core.sam2.checkpoint import CheckpointError
     from core.sam2.device import pick_device
@@ -192,6 +202,7 @@ def main(argv: Sequence[str]) -> int:
         return 1
     try:
         doc = track(video, objects, checkpoint, device, TerminalBar(sys.stderr, "track"), auto=auto_spec, memory=args.memory)
+        with_labels(doc, labels)
         save_project(doc, out)
     except (PromptsError, FrameSourceError, CheckpointError, ProjectError, TrackError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
