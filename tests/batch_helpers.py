@@ -72,7 +72,7 @@ def make_clips(folder: Path, counts: tuple[int, ...] = (6, 8, 10, 7)) -> list[Cl
 class FileTracker:
     """A VideoTracker for driver and actor tests without a model: writes the video's size in
     ``<id>.txt``. Fails as the job's prompts ask (``{"fail": "oom"}``: out of memory,
-    ``{"fail": "bad"}``: a permanent error; ``{"sleep": S}`` works that long first)."""
+    ``{"fail": "bad"}``: a permanent error)."""
 
     device = "test"
 
@@ -81,7 +81,6 @@ class FileTracker:
 
     def track(self, job: JobSpec, video: str, out: str, final: str | None, progress: JobProgress) -> TrackedVideo:
         prompts = dict(job.work.prompts) if job.work is not None else {}
-        time.sleep(float(prompts.get("sleep", 0)))  # type: ignore[arg-type]
         fail = prompts.get("fail")
         if fail == "oom":
             raise MemoryError("out of memory (test)")

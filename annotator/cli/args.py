@@ -23,14 +23,23 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
         return int(exc.code or 0)
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be {minimum} or more, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, 1)
+
+
+def count(text: str) -> int:
+    """A whole number, 0 or more (a count of retries, say)."""
+    return _whole_number(text, 0)
 
 
 def dataset_command(prog: str, description: str, source: tuple[str, str], out: tuple[str, str]) -> CommandParser:

@@ -15,21 +15,11 @@ import argparse
 import sys
 from typing import Sequence
 
-from annotator.cli.args import CommandParser, parse, positive_int
+from annotator.cli.args import CommandParser, count, parse, positive_int
 from annotator.project import PROJECT_SUFFIX
 
 PROG = "masklet batch"
 PROJECT_FORMAT = "masklet"  # the project file, always written
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def _fraction(text: str) -> float:
@@ -81,7 +71,7 @@ def build_parser() -> CommandParser:
                              "project, always) and dataset formats (coco, ytvis, sav, davis, png, ...)")
     parser.add_argument("--memory", default=DEFAULT_POLICY, choices=POLICY_NAMES, metavar="POLICY",
                         help=f"memory policy of every object: {', '.join(POLICY_NAMES)} (default {DEFAULT_POLICY})")
-    parser.add_argument("--retries", type=_count, default=2, metavar="N",
+    parser.add_argument("--retries", type=count, default=2, metavar="N",
                         help="tries again after a transient failure: lost worker, out of memory, I/O (default 2)")
     return parser
 
