@@ -5,9 +5,7 @@ SA-V's masklet_type on export and import."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pytest
@@ -26,6 +24,7 @@ from core.masks import encode
 from core.sam2.auto_params import AutoMaskParams
 from core.video.inputs import MaskInput
 from tests.sam2_helpers import save_random_checkpoint, tiny_test_config
+from tests.video_helpers import copy_bedroom_frames, one_thread
 
 FRAMES = 6
 
@@ -128,22 +127,13 @@ def test_batch_manifest_auto_field(tmp_path: Path) -> None:
 SETTINGS = json.dumps({"pred_iou_thresh": 0.5, "stability_score_thresh": 0.5})
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+_threads = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("auto")
-    frames = root / "bedroom"
-    frames.mkdir()
-    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "frames" / "bedroom"
-    for i in range(FRAMES):
-        shutil.copy(source / f"{i:05d}.jpg", frames / f"{i:05d}.jpg")
+    copy_bedroom_frames(root / "bedroom", FRAMES)
     save_random_checkpoint(root / "tiny.pt", tiny_test_config(128), seed=3)
     return root
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-import torch
 
 import main
 from annotator.project import load_project
@@ -27,18 +26,13 @@ from core.batch.ledger import parse_ledger
 from core.batch.manifest import read_manifest
 from tests.batch_helpers import GatedTracker, S3Server, make_clips, write_manifest
 from tests.sam2_helpers import save_random_checkpoint, tiny_test_config
+from tests.video_helpers import one_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # a local Ray and one model load per worker: tens of seconds each
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """masklet track in this process on one thread, as each batch worker (--cpus-per-video 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+_threads = pytest.fixture(scope="module", autouse=True)(one_thread)
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 from typing import Iterator
 
@@ -20,6 +19,7 @@ from core.types import Direction, Prompt
 from core.video import VideoSession
 from core.video.legs import Leg, frames_in
 from tests.sam2_helpers import random_model, save_random_checkpoint, tiny_test_config
+from tests.video_helpers import copy_bedroom_frames
 
 FRAMES = 6
 PROMPTS = {"objects": [
@@ -44,11 +44,7 @@ def one_torch_thread() -> Iterator[None]:
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The first frames of the shared bedroom sequence, a random tiny checkpoint, the prompts file."""
     root = tmp_path_factory.mktemp("track")
-    frames = root / "bedroom"
-    frames.mkdir()
-    source = Path(__file__).resolve().parents[2] / "shared" / "data" / "frames" / "bedroom"
-    for i in range(FRAMES):
-        shutil.copy(source / f"{i:05d}.jpg", frames / f"{i:05d}.jpg")
+    copy_bedroom_frames(root / "bedroom", FRAMES)
     save_random_checkpoint(root / "tiny.pt", tiny_test_config(128), seed=3)
     (root / "prompts.json").write_text(json.dumps(PROMPTS))
     return root

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 
 from core.types import Prompt, VideoInfo
@@ -67,3 +70,14 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+BEDROOM_FRAMES = Path(__file__).resolve().parents[2] / "shared" / "data" / "frames" / "bedroom"
+
+
+def copy_bedroom_frames(dest: Path, count: int) -> Path:
+    """The first ``count`` JPEGs of the shared bedroom sequence copied into ``dest`` (made here)."""
+    dest.mkdir()
+    for i in range(count):
+        shutil.copy(BEDROOM_FRAMES / f"{i:05d}.jpg", dest / f"{i:05d}.jpg")
+    return dest
