@@ -12,9 +12,11 @@ Same random SAM 2.1 tiny weights for both, same frames (the bedroom JPEG folder)
   frames (frame 0, the prompted frame, excluded).
 
   .venv/bin/python bench/video_speed.py [--frames 8] [--official DIR] [--official-python PY] [--threads N]
-      [--precision bf16] [--first-clicks N] [--long-video MINUTES]
+      [--precision bf16] [--first-clicks N] [--long-video MINUTES] [--contend N]
   (--frames 0: clicks only, no propagation; --precision bf16: ours in bfloat16, the official in fp32,
-  so the speed-ups then compare precisions too)
+  so the speed-ups then compare precisions too; --contend N: N other processes, each a busy Python loop
+  on one core, run through the whole benchmark, ours and the official alike, as a browser or a video
+  call would on an annotator's laptop)
   (ours runs in this interpreter; the official side, with SAM2_OFFICIAL or --official set, runs in the
   reference venv's interpreter, SAM2_OFFICIAL_PYTHON or --official-python: bench/parity/README.md)
 """
@@ -29,7 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -161,19 +165,50 @@ def main() -> None:
                     help="ours: also the first click on a video this long (720p H.264, made for the run)")
     ap.add_argument("--precision", choices=("fp32", "bf16"), default="fp32",
                     help="ours: bf16 runs as the app does when bfloat16 is chosen (CPU autocast)")
+    ap.add_argument("--contend", type=int, default=0, metavar="N",
+                    help="run N busy processes (one core each) through the whole benchmark")
     args = ap.parse_args()
     if args.official and not args.official_python:
         ap.error("the official side needs SAM2_OFFICIAL_PYTHON (or --official-python): see bench/parity/README.md")
     import torch
 
-    from core.sam2.config import config_for
     from bench.host import host_gflops
-    from tests.sam2_helpers import save_random_checkpoint
 
     if args.threads:
         torch.set_num_threads(args.threads)
     result: dict = {"frames": args.frames, "threads": torch.get_num_threads(), "model": "sam2.1 tiny, random weights",
-                    "precision": args.precision, "host_gemm_gflops_before": host_gflops()}
+                    "precision": args.precision, "contend": args.contend, "cores": os.cpu_count(),
+                    "host_gemm_gflops_before": host_gflops()}
+    with busy_processes(args.contend):
+        run(args, result)
+    result["host_gemm_gflops_after"] = host_gflops()
+    if "official" in result:
+        o, m = result["official"], result["ours"]
+        result["speedup_vs_official"] = {
+            k: round(o[k] / m[k], 2)
+            for k in ("per_frame_1obj_mean_s", "per_frame_3obj_mean_s", "cached_click_s", "first_click_s")
+            if k in o and k in m
+        }
+    print(json.dumps(result, indent=1))
+
+
+@contextmanager
+def busy_processes(n: int) -> Iterator[None]:
+    """n other processes, each spinning on one core (``while True: pass``) until the block ends."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        yield
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+
+
+def run(args: argparse.Namespace, result: dict) -> None:
+    """Ours, then the official where it is set up, into ``result``."""
+    from core.sam2.config import config_for
+    from tests.sam2_helpers import save_random_checkpoint
+
     with tempfile.TemporaryDirectory() as tmp:
         ckpt = save_random_checkpoint(Path(tmp) / "tiny.pt", config_for("2.1", "tiny"))
         long_video = None
@@ -199,15 +234,6 @@ def main() -> None:
                 result["official_error"] = proc.stderr[-2000:]
             else:
                 result["official"] = summary(json.loads(lines[-1][7:]))
-    result["host_gemm_gflops_after"] = host_gflops()
-    if "official" in result:
-        o, m = result["official"], result["ours"]
-        result["speedup_vs_official"] = {
-            k: round(o[k] / m[k], 2)
-            for k in ("per_frame_1obj_mean_s", "per_frame_3obj_mean_s", "cached_click_s", "first_click_s")
-            if k in o and k in m
-        }
-    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,11 @@ import math
 import torch
 from torch import Tensor
 
-_BLOCK_BYTES = 2 * 1024 * 1024
+from core.sam2.cpu_pool import run_blocks, scratch
+
+# A block of scores of 1 MB, and enough blocks (8 for 4,096 queries) for the worker threads to
+# share them out when one of them loses its core for a while.
+_BLOCK_BYTES = 1024 * 1024
 _KEY_BLOCK = 512
 _EXP_FLOOR = -40.0
 
@@ -30,48 +34,59 @@ def chunked_attention(q: Tensor, k: Tensor, v: Tensor, block_bytes: int = _BLOCK
     The values may have a different channel count than q and k, and one head may be shared.
     Each block of scores (about ``block_bytes``) stays in cache while it is exponentiated,
     summed and multiplied: the full (Nq, Nk) scores would be streamed through memory four times.
-    Every buffer is allocated once per call and updated in place: on the engine's allocator
-    set-up each fresh block of a megabyte or more costs page faults.
+    Blocks of queries are independent: each runs its whole walk over the keys on one worker
+    thread with single-threaded operations (``core.sam2.cpu_pool``), so the threads meet once
+    per call instead of at each of the thousands of small operations, which is what keeps this
+    kernel fast when another program takes a core.
     """
     b, h, nq, d = q.shape
-    if b > 1:
-        # One batch entry at a time keeps the blocks tall enough for efficient products.
-        vs = v.expand(b, *v.shape[1:])
-        return torch.cat([chunked_attention(q[i : i + 1], k[i : i + 1], vs[i : i + 1], block_bytes) for i in range(b)])
     nk, dv = k.shape[-2], v.shape[-1]
     # The scale goes on the queries (several times fewer than the keys); the keys are read
     # through a transposed view, which the matrix product takes without a copy.
-    q3 = (q * (1.0 / math.sqrt(d))).reshape(h, nq, d)
-    kt = k.reshape(h, nk, d).transpose(-2, -1)
-    v3 = v[0].expand(h, nk, dv)
-    out = q.new_empty(h, nq, dv)
+    q3 = (q * (1.0 / math.sqrt(d))).reshape(b, h, nq, d)
+    kt = k.reshape(b, h, nk, d).transpose(-2, -1)
+    v3 = v.expand(b, h, nk, dv)
+    out = q.new_empty(b, h, nq, dv)
     kb = min(nk, _KEY_BLOCK)
     qb = max(16, min(nq, block_bytes // (4 * h * kb)))
-    scores = q.new_empty(h * qb * kb)
-    stats = q.new_empty(4, h, qb, 1)  # running max, running sum, block max, rescale factor
-    for qs in range(0, nq, qb):
+
+    def query_block(item: tuple[int, int]) -> None:
+        i, qs = item
         n = min(nq, qs + qb) - qs
-        qc, acc = q3[:, qs : qs + n], out[:, qs : qs + n]
-        row_max, row_sum, new_max, rescale = (t[:, :n] for t in stats)
-        for ks in range(0, nk, kb):
-            m = min(nk, ks + kb) - ks
-            s = scores[: h * n * m].view(h, n, m)
-            torch.bmm(qc, kt[..., ks : ks + m], out=s)
-            if ks == 0:
-                torch.amax(s, dim=-1, keepdim=True, out=row_max)
-                s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
-                torch.sum(s, dim=-1, keepdim=True, out=row_sum)
-                torch.bmm(s, v3[:, ks : ks + m], out=acc)
-                continue
-            torch.amax(s, dim=-1, keepdim=True, out=new_max)
-            torch.maximum(row_max, new_max, out=new_max)
-            torch.sub(row_max, new_max, out=rescale).exp_()
-            row_max.copy_(new_max)
+        _attend_block(q3[i, :, qs : qs + n], kt[i], v3[i], out[i, :, qs : qs + n], kb)
+
+    run_blocks(query_block, [(i, qs) for i in range(b) for qs in range(0, nq, qb)])
+    return out
+
+
+def _attend_block(qc: Tensor, kt: Tensor, v3: Tensor, acc: Tensor, kb: int) -> None:
+    """One block of queries against every key, in blocks of ``kb`` keys; the result into ``acc``.
+
+    qc: (H, n, D) scaled queries, kt: (H, D, Nk), v3: (H, Nk, Dv), acc: (H, n, Dv) written.
+    The score buffer is the thread's scratch; the statistics are allocated once per block.
+    """
+    h, n = qc.shape[0], qc.shape[1]
+    nk = kt.shape[-1]
+    scores = scratch(h * n * kb, qc)
+    row_max, row_sum, new_max, rescale = qc.new_empty(4, h, n, 1)  # running max and sum, block max, rescale
+    for ks in range(0, nk, kb):
+        m = min(nk, ks + kb) - ks
+        s = scores[: h * n * m].view(h, n, m)
+        torch.bmm(qc, kt[..., ks : ks + m], out=s)
+        if ks == 0:
+            torch.amax(s, dim=-1, keepdim=True, out=row_max)
             s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
-            row_sum.mul_(rescale).add_(s.sum(dim=-1, keepdim=True))
-            acc.mul_(rescale).baddbmm_(s, v3[:, ks : ks + m])
-        acc.div_(row_sum)
-    return out.view(1, h, nq, dv)
+            torch.sum(s, dim=-1, keepdim=True, out=row_sum)
+            torch.bmm(s, v3[:, ks : ks + m], out=acc)
+            continue
+        torch.amax(s, dim=-1, keepdim=True, out=new_max)
+        torch.maximum(row_max, new_max, out=new_max)
+        torch.sub(row_max, new_max, out=rescale).exp_()
+        row_max.copy_(new_max)
+        s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
+        row_sum.mul_(rescale).add_(s.sum(dim=-1, keepdim=True))
+        acc.mul_(rescale).baddbmm_(s, v3[:, ks : ks + m])
+    acc.div_(row_sum)
 
 
 def attention_with_low_rank_values(q: Tensor, k: Tensor, memory: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
