@@ -19,7 +19,7 @@ import torch
 from core.allocator import long_lived
 from core.frames import quiet_scans
 from core.sam2.model import ImageFeatures, Sam2Model
-from core.video.preprocess import frame_to_input
+from core.video.device_preprocess import frame_to_model_input
 
 
 class FeatureCache:
@@ -49,7 +49,7 @@ class FeatureCache:
         if feats is not None:
             self._items.move_to_end(frame)
             return feats
-        image = frame_to_input(self._get_frame(frame), self._model.image_size).to(self._model.device)
+        image = frame_to_model_input(self._get_frame(frame), self._model.image_size, self._model.device)
         with quiet_scans(), torch.inference_mode():  # a video's index scan waits for the encoder
             full = self._model.encode_image(image)
         if self._pos is None or self._pos.shape != full.vision_pos_embeds[-1].shape:

@@ -17,6 +17,7 @@ from core.allocator import long_lived
 from core.masks import encode
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import ObjectMask
+from core.video.device_preprocess import rle_of
 from core.video.holes import fill_small_holes
 from core.video.state import MemoryEntry, ObjectTrack, PointInputs
 from core.video.tracker import (
@@ -207,21 +208,24 @@ def _reencode_added(ctx: StepContext, policy, track: ObjectTrack, feats: ImageFe
 def to_object_masks(
     entries: dict[int, MemoryEntry], video_size: tuple[int, int], with_logits: bool
 ) -> dict[int, ObjectMask]:
-    """Outputs -> ObjectMask records: logits resized (bilinear) to the video, thresholded at 0, RLE."""
+    """Outputs -> ObjectMask records: logits resized (bilinear) to the video, thresholded at 0, RLE
+    (on the outputs' device; the same RLE either way)."""
     if not entries:
         return {}
     ids = list(entries)
     with torch.inference_mode():
         low = torch.cat([entries[i].pred_masks for i in ids], dim=0)
         video = F.interpolate(low, size=video_size, mode="bilinear", align_corners=False)
-        binary = (video[:, 0] > 0).cpu().numpy()
+        on_host = video.device.type == "cpu"
+        # On a GPU the masks stay there and only their run boundaries come back (rle_of).
+        binary = (video[:, 0] > 0).cpu().numpy() if on_host else video[:, 0] > 0
         low_np = low[:, 0].float().cpu().numpy() if with_logits else None
     out: dict[int, ObjectMask] = {}
     for k, obj_id in enumerate(ids):
         e = entries[obj_id]
         out[obj_id] = ObjectMask(
             obj_id=obj_id,
-            rle=encode(binary[k]),
+            rle=encode(binary[k]) if on_host else rle_of(binary[k]),
             object_score=float(e.score.reshape(-1)[0]),
             iou=e.iou,
             low_res_logits=np.ascontiguousarray(low_np[k]) if low_np is not None else None,
