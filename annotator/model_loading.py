@@ -5,31 +5,13 @@ torch is imported on first use here, never when the window starts. QtCore-free.
 
 from __future__ import annotations
 
-import os
-import sys
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from annotator.model_priority import apply_priority, chosen_priority
 from core.checkpoints.runtime import ModelSelection
 from core.types import FrameSource
-
-MODEL_NICE = 5  # the model thread's niceness above the window's (Linux)
-
-
-def lower_priority(steps: int) -> bool:
-    """Make the calling thread ``steps`` nicer than the process's main thread, where the system
-    allows (threads it starts from then on inherit it); True when so. Idempotent."""
-    if not sys.platform.startswith("linux"):
-        return False  # only Linux keeps a niceness per thread; elsewhere the window would pay too
-    try:
-        target = os.getpriority(os.PRIO_PROCESS, os.getpid()) + steps
-        if os.getpriority(os.PRIO_PROCESS, 0) < target:
-            os.setpriority(os.PRIO_PROCESS, 0, target)
-    except (AttributeError, OSError):  # Windows has no setpriority; a sandbox may refuse it
-        return False
-    return True
-
 
 @dataclass(frozen=True)
 class LoadedModel:
@@ -61,9 +43,9 @@ def load_model(selection: ModelSelection) -> LoadedModel:
     runtime = accelerate.resolve_here(selection)
     if runtime.device == "cpu":
         # torch's threads on every core (leaving one to the window halved clicks and tracking
-        # on a 2-core machine), this thread and the compute threads it starts below the window's
-        # priority instead, so that the GUI thread gets a core the moment it has work.
-        lower_priority(MODEL_NICE)
+        # on a 2-core machine); the window gets a core the moment it has work through the
+        # scheduling policy of this thread and the compute threads it starts (annotator.model_priority).
+        apply_priority(chosen_priority())
     from core.video import warm_up
 
     accelerate.exact_float32(runtime)

@@ -9,7 +9,8 @@
 - stall_ms: the longest and 99th-percentile gaps of a 10 ms GUI timer while the engine propagates.
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--checkpoint CKPT] [--video PATH] [--frames N]
-       [--first-click VIDEO ...] [--long-video MINUTES]
+       [--first-click VIDEO ...] [--long-video MINUTES] [--contend N]
+       (MASKLET_MODEL_PRIORITY=batch|nice|normal picks the model thread's policy: annotator/model_priority.py)
 Without --checkpoint a small random SAM 2 (the test configuration) is used: the numbers then show
 the window's own overhead more than the model's speed.
 """
@@ -70,8 +71,11 @@ def main() -> int:
     parser.add_argument("--first-click-only", action="store_true", help="skip the other measurements")
     parser.add_argument("--long-video", type=float, default=0.0, metavar="MINUTES",
                         help="also open and click a video this long (720p H.264, made by bench/long_video.py)")
+    parser.add_argument("--contend", type=int, default=0, metavar="N",
+                        help="N busy processes (one core each) while propagating (the stall and propagation rows)")
     args = parser.parse_args()
     from bench.host import host_gflops
+    from bench.video_speed import busy_processes
 
     host_before = host_gflops()
 
@@ -79,6 +83,7 @@ def main() -> int:
     from PySide6.QtTest import QTest
 
     from annotator.checkpoint_settings import CheckpointSettings
+    from annotator.model_priority import chosen_priority
     from annotator.model_status import ModelState
     from core.checkpoints.runtime import DeviceChoice, ModelSelection, PrecisionChoice
     from core.types import Direction
@@ -184,12 +189,13 @@ def main() -> int:
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     s.set_frame(5)
     app.processEvents()
-    timer.start(10)
-    started = time.perf_counter()
-    s.runs.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
-    _wait(app, lambda: s.runs.current is None, timeout=3600)
-    elapsed = time.perf_counter() - started
-    timer.stop()
+    with busy_processes(args.contend):
+        timer.start(10)
+        started = time.perf_counter()
+        s.runs.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
+        _wait(app, lambda: s.runs.current is None, timeout=3600)
+        elapsed = time.perf_counter() - started
+        timer.stop()
     gaps = sorted(1000 * (b - a) for a, b in zip(ticks, ticks[1:]))
     result = {
         "video": args.video.name,
@@ -201,7 +207,10 @@ def main() -> int:
         "click_to_mask_ms": {"cached_features": round(cached, 1), "fresh_frame": round(fresh, 1)},
         "frame_step_ms": {"median": round(steps[len(steps) // 2], 1), "max": round(steps[-1], 1)},
         "frame_seek_ms": {"median": round(seeks[len(seeks) // 2], 1), "max": round(seeks[-1], 1)},
-        "propagation": {"frames": args.frames, "seconds": round(elapsed, 2), "fps": round(args.frames / elapsed, 2)},
+        "model_priority": chosen_priority().value,
+        "contend": args.contend,
+        "propagation": {"frames": args.frames, "seconds": round(elapsed, 2), "fps": round(args.frames / elapsed, 2),
+                        "s_per_frame": round(elapsed / args.frames, 3)},
         "stall_ms": {"max": round(gaps[-1], 1), "p99": round(gaps[int(0.99 * (len(gaps) - 1))], 1),
                      "timer_ticks": len(ticks)},
     }

@@ -306,11 +306,11 @@ def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) ->
         assert s.shutdown()
 
 
-def test_the_model_thread_runs_below_the_windows_priority() -> None:
+def test_the_nice_policy_puts_the_model_thread_below_the_windows_priority() -> None:
     import os
     import sys
 
-    from annotator.model_loading import lower_priority
+    from annotator.model_priority import lower_priority
 
     if not sys.platform.startswith("linux"):
         assert not lower_priority(5)
@@ -332,6 +332,48 @@ def test_the_model_thread_runs_below_the_windows_priority() -> None:
         pytest.skip("this system refuses to change a thread's priority")
     assert seen == {"model": main + 5, "started by it": main + 5}
     assert os.getpriority(os.PRIO_PROCESS, 0) == main  # the window's thread keeps its own
+
+
+def test_the_batch_policy_keeps_the_windows_niceness_and_marks_the_model_threads_as_batch() -> None:
+    import os
+    import sys
+
+    from annotator.model_priority import ModelPriority, apply_priority
+
+    if not sys.platform.startswith("linux"):
+        assert not apply_priority(ModelPriority.BATCH)
+        return
+    main_policy, main_nice = os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, tuple[int, int]] = {}
+
+    def state() -> tuple[int, int]:
+        return os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
+
+    def model_thread() -> None:
+        if apply_priority(ModelPriority.BATCH) and apply_priority(ModelPriority.BATCH):
+            seen["model"] = state()
+            child = threading.Thread(target=lambda: seen.setdefault("started by it", state()))
+            child.start()
+            child.join()
+
+    thread = threading.Thread(target=model_thread)
+    thread.start()
+    thread.join()
+    if not seen:
+        pytest.skip("this system refuses to change a thread's scheduling policy")
+    assert seen == {"model": (os.SCHED_BATCH, main_nice), "started by it": (os.SCHED_BATCH, main_nice)}
+    assert (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)) == (main_policy, main_nice)
+
+
+def test_the_priority_can_be_chosen_for_benchmarks(monkeypatch) -> None:
+    from annotator.model_priority import DEFAULT_PRIORITY, ENV_VAR, ModelPriority, chosen_priority
+
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert chosen_priority() is DEFAULT_PRIORITY is ModelPriority.BATCH
+    monkeypatch.setenv(ENV_VAR, " Nice ")
+    assert chosen_priority() is ModelPriority.NICE
+    monkeypatch.setenv(ENV_VAR, "fastest")
+    assert chosen_priority() is DEFAULT_PRIORITY
 
 
 def test_the_worker_thread_imports_the_decoders_as_it_starts(qtbot, monkeypatch) -> None:
