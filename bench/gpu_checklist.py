@@ -4,7 +4,7 @@
   python bench/gpu_checklist.py --out DIR [--budget 440] [--only JOB ...] [--smoke]
 
 Every job runs in its own process with a time limit (bench/gpu_ours.py, bench/gpu_official.py,
-bench/gpu_holes.py);
+bench/gpu_holes.py, bench/gpu_host.py);
 each finished section is kept, and DIR/gpu_checklist.json is rewritten after every job, so a run
 cut short still reports what it measured. Jobs run in the order of the checklist's priorities:
 correctness, eager speed of tiny and large (with latency and memory), hole filling, then
@@ -37,6 +37,7 @@ OURS, OFF, HOLES = "bench/gpu_ours.py", "bench/gpu_official.py", "bench/gpu_hole
 JOBS = [
     ("ours-correct", [OURS, "correct"], 120),
     ("official-correct", [OFF, "correct"], 120),
+    ("host-on-device", ["bench/gpu_host.py"], 60),
     ("ours-tiny", [OURS, "speed", "--size", "tiny"], 90),
     ("official-tiny", [OFF, "speed", "--size", "tiny"], 90),
     ("ours-large", [OURS, "speed", "--size", "large"], 100),
