@@ -219,8 +219,15 @@ class Dam4samPolicy(MemoryPolicy):
         if ious.numel() < 2:
             return
         best = int(torch.argmax(ious))
-        if not (float(ious[best]) > cfg.min_iou and 1 - cfg.area_ratio <= ratio <= 1 + cfg.area_ratio and n >= 1
-                and (abs(frame - st.last_added) > cfg.min_gap or st.last_added == -1)):
+        # the released tracker's tests, all needed; the first that fails is counted
+        failed = next((name for name, ok in (
+            ("store_rejected_absent", n >= 1),
+            ("store_rejected_iou", float(ious[best]) > cfg.min_iou),
+            ("store_rejected_area", 1 - cfg.area_ratio <= ratio <= 1 + cfg.area_ratio),
+            ("store_rejected_gap", abs(frame - st.last_added) > cfg.min_gap or st.last_added == -1),
+        ) if not ok), None)
+        if failed is not None:
+            st.count(failed)
             return
         st.count("store_candidate")
         video = F.interpolate(out.low_res_multimasks[j : j + 1], size=video_size, mode="bilinear", align_corners=False)[0] > 0
@@ -235,7 +242,11 @@ class Dam4samPolicy(MemoryPolicy):
                 continue
             alt = _largest_component(alt)
             alt_ious.append(_box_iou(box, _box(np.logical_or(alt, chosen_np))))
-        if alt_ious and min(alt_ious) <= cfg.max_alt_box_iou:
+        if not alt_ious:
+            st.count("store_rejected_no_alternative")
+        elif min(alt_ious) > cfg.max_alt_box_iou:
+            st.count("store_rejected_box_iou")
+        else:
             st.last_added = frame
             track.non_cond.pop(frame, None)
             st.drm[frame] = entry
@@ -255,11 +266,14 @@ def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _box_iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """IoU of two inclusive pixel boxes (x0, y0, x1, y1)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0]) + 1
-    ih = min(a[3], b[3]) - max(a[1], b[1]) + 1
-    inter = max(0, iw) * max(0, ih)
-    area = lambda r: (r[2] - r[0] + 1) * (r[3] - r[1] + 1)  # noqa: E731
-    return inter / float(area(a) + area(b) - inter)
-
-
+    """IoU of the boxes of two masks given by their pixel bounds (x0, y0, x1, y1, inclusive), as
+    the released tracker measures it with the VOT toolkit: a mask's box is the rectangle (x0, y0,
+    width x1 - x0, height y1 - y0), so it covers the pixels x0..x1-1, y0..y1-1; two boxes whose
+    joint bounds are a single row or column count as identical (1.0)."""
+    if max(a[2], b[2]) - 1 <= min(a[0], b[0]) or max(a[3], b[3]) - 1 <= min(a[1], b[1]):
+        return 1.0
+    iw = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / float(union) if union > 0 else 0.0
