@@ -148,12 +148,13 @@ class Sam2Model(nn.Module):
     # ---------------------------------------------------------------- image encoder
     def encode_image(self, images: Tensor) -> ImageFeatures:
         """images: (B, 3, S, S) normalised -> ``ImageFeatures`` (official forward_image + prepare)."""
-        out = self.image_encoder(images)
-        fpn = list(out.backbone_fpn)
+        then = None
         if self.config.use_high_res_features_in_sam:
-            # projected once here rather than on every click
-            fpn[0] = self.sam_mask_decoder.conv_s0(fpn[0])
-            fpn[1] = self.sam_mask_decoder.conv_s1(fpn[1])
+            # The decoder's projections of the two high-resolution levels, applied once here
+            # rather than on every click, folded into the neck's lateral convs.
+            then = {0: self.sam_mask_decoder.conv_s0, 1: self.sam_mask_decoder.conv_s1}
+        out = self.image_encoder(images, then)
+        fpn = list(out.backbone_fpn)
         levels = self.num_feature_levels
         maps = fpn[-levels:]
         pos = out.vision_pos_enc[-levels:]
