@@ -88,3 +88,24 @@ class _FakeDevice:
 
     def __getitem__(self, key):
         return self._t[key]
+
+
+
+def test_a_frame_lent_read_only_by_the_cache_gives_the_same_input_without_a_copy_or_warning():
+    import warnings
+
+    from core.frames import open_frames
+    from core.video.device_preprocess import device_model_input
+    from tests.video_helpers import BEDROOM_FRAMES
+
+    source = open_frames(BEDROOM_FRAMES)
+    try:
+        shared = source.get_shared(1)
+        assert not shared.flags.writeable and np.array_equal(shared, source.get(1))
+        assert source.get_shared(1).base is shared.base  # the cache's array, lent twice
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            got = device_model_input(shared, 64, torch.device("cpu"))
+        assert torch.equal(got, frame_to_input(source.get(1), 64))
+    finally:
+        source.close()

@@ -18,6 +18,7 @@ the same steps run as torch operations on the model's device, giving bit-identic
 from __future__ import annotations
 
 import math
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -115,9 +116,18 @@ def frame_to_model_input(frame: np.ndarray, image_size: int, device: torch.devic
     model, the same numbers computed on the device otherwise (only the uint8 frame is copied)."""
     if device.type == "cpu":
         return frame_to_input(frame, image_size)
+    return device_model_input(frame, image_size, device)
+
+
+def device_model_input(frame: np.ndarray, image_size: int, device: torch.device) -> Tensor:
+    """``frame_to_model_input``'s branch for a model off the CPU (any device works; CPU in tests)."""
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise ValueError(f"a frame must be (H, W, 3) uint8 RGB, got {frame.dtype} {frame.shape}")
-    return model_input(torch.from_numpy(np.ascontiguousarray(frame)).to(device), image_size)
+    with warnings.catch_warnings():
+        # a frame lent read-only by the frame cache: only read here, by the copy to the device
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        host = torch.from_numpy(np.ascontiguousarray(frame))
+    return model_input(host.to(device), image_size)
 
 
 def rle_of(mask: Tensor) -> Rle:

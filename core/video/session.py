@@ -69,7 +69,8 @@ class VideoSession:
         self.keep_logits = keep_logits
         self.corrections_as_conditioning = corrections_as_conditioning
         self._ctx = StepContext(model, self.num_frames, fill_hole_area, video_size=self.video_size)
-        self._features = FeatureCache(model, frames.get, feature_cache_frames)
+        # The model input only reads the frame: core.frames' sources can lend it without a copy.
+        self._features = FeatureCache(model, getattr(frames, "get_shared", frames.get), feature_cache_frames)
         self._tracks: dict[int, ObjectTrack] = {}
         cfg = model.config
         side = cfg.image_size // cfg.backbone_stride
@@ -288,6 +289,26 @@ class VideoSession:
                 # fragmenting heap and the resident size creeps up (core/allocator.py).
                 release_free_memory()
                 yield FrameResult(frame, masks)
+                yield from self._revised(tracks, locked, with_logits, final=False)
+            yield from self._revised(tracks, locked, with_logits, final=True)
+
+    def _revised(self, tracks: list[ObjectTrack], locked: Callable[[int, int], bool] | None, with_logits: bool,
+                 final: bool) -> Iterator[FrameResult]:
+        """Earlier frames of the pass whose output a policy replaced (SAM2Long's final pathway),
+        shown again, in frame order; locked masks stay."""
+        by_frame: dict[int, dict] = {}
+        for track in tracks:
+            for frame, entry in policy_for(track.memory).revisions(track, final).items():
+                if locked is not None and locked(track.obj_id, frame):
+                    continue
+                if frame in track.non_cond:
+                    track.non_cond[frame] = entry
+                by_frame.setdefault(frame, {})[track.obj_id] = entry
+        for frame in sorted(by_frame):
+            masks = to_object_masks(by_frame[frame], self.video_size, with_logits)
+            for obj_id, m in masks.items():
+                self._results.setdefault(obj_id, {})[frame] = m if self.keep_logits else _without_logits(m)
+            yield FrameResult(frame, masks)
 
     def _read_ahead(self, frames: range) -> None:
         """Ask the frame source to decode the coming frames on its background thread.
