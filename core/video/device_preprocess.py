@@ -133,11 +133,22 @@ def device_model_input(frame: np.ndarray, image_size: int, device: torch.device)
 def rle_of(mask: Tensor) -> Rle:
     """(H, W) bool mask on any device -> its COCO RLE, equal to ``core.masks.encode``."""
     h, w = mask.shape
+    return rle_from_boundaries(*run_boundaries(mask), h, w)
+
+
+def run_boundaries(mask: Tensor) -> tuple[np.ndarray, bool]:
+    """The device's part of ``rle_of``: the positions (int64, column-major order) where an
+    (H, W) bool mask changes value, and whether its first pixel is set. Only these come back."""
     flat = mask.t().reshape(-1)  # COCO runs go down the columns
     changes = (torch.nonzero(flat[1:] != flat[:-1]).flatten() + 1).cpu().numpy()
+    return changes, bool(flat[0]) if flat.numel() else False
+
+
+def rle_from_boundaries(changes: np.ndarray, first_set: bool, h: int, w: int) -> Rle:
+    """The host's part of ``rle_of``: COCO RLE from the run boundaries."""
     bounds = np.concatenate(([0], changes, [h * w]))
     counts = np.diff(bounds).tolist()
-    if h * w and bool(flat[0]):
+    if first_set:
         counts.insert(0, 0)  # COCO counts start with a run of background
     coco = mask_utils.frPyObjects({"counts": counts, "size": [h, w]}, h, w)
     return Rle(int(h), int(w), bytes(coco["counts"]))
