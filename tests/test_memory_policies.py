@@ -157,12 +157,31 @@ def test_sam2long_weights_memory_keys_by_object_score_rank() -> None:
     policy = policy_for(Sam2LongMemory())
     track = ObjectTrack(1, memory=policy.config, policy_state=policy.new_state())
     track.cond[0] = _entry()
-    entries = {t: _entry(score=float(s)) for t, s in zip(range(1, 6), (3, 1, 4, 2, 5))}
-    entries[6] = _entry(iou=0.05)  # below the IoU threshold: not in memory
-    sel = policy._select(model, track, entries, 7, False, 20, None, track.policy_state)
-    assert [e for e, _ in sel.spatial[1:]] == [entries[t] for t in (5, 4, 3, 2, 1)]
-    assert sel.key_weights[0] == 1.0  # the prompt keeps 1
-    assert sel.key_weights[1:] == pytest.approx([1.05, 0.975, 1.025, 0.95, 1.0])
+    entries = {t: _entry(score=float(s)) for t, s in zip(range(1, 7), (3, 1, 4, 2, 5, 6))}
+    entries[3].iou = entries[6].iou = 0.05  # below the IoU threshold: 3 is skipped, 6 (the last) still read
+    st: Sam2LongState = track.policy_state
+    sel = policy._select(model, track, entries, 7, False, 20, None, st)
+    assert [e for e, _ in sel.spatial[1:]] == [entries[t] for t in (1, 2, 4, 5, 6)]  # oldest first
+    assert [i for _, i in sel.spatial[1:]] == [4, 3, 2, 1, 0]  # the newest: the nearest encoding
+    assert st.counts["memory_frames_failing"] == 2 and st.counts["last_frame_kept_failing"] == 1
+    # the prompt ranks as a score of 10; weights 0.95..1.05 by rank
+    assert sel.key_weights == pytest.approx([1.05, 0.99, 0.95, 0.97, 1.01, 1.03])
+    # pointers: the prompt's, then every read frame but the oldest, placed by rank
+    assert [p for p, _ in sel.pointers] == [7, 1, 2, 3, 4]
+    assert sel.pointer_weights == pytest.approx([1.05, 1.025, 1.0, 0.975, 0.95])
+
+
+def test_sam2long_key_weights_scale_keys_and_leave_values() -> None:
+    from core.video.tracker import MemorySelection, memory_tokens
+
+    model = small_model()
+    e = _entry()
+    e.maskmem = torch.randn(1, model.mem_dim, 4, 4).to(torch.bfloat16)
+    pos = torch.randn(1, model.mem_dim, 4, 4)
+    plain = memory_tokens(model, MemorySelection([(e, 0)], []), 10, pos)
+    scaled = memory_tokens(model, MemorySelection([(e, 0)], [], [1.05]), 10, pos)
+    assert torch.equal(plain.memory, scaled.memory)  # values unchanged
+    assert torch.allclose(scaled.memory + scaled.pos, 1.05 * (plain.memory + plain.pos), atol=1e-5)
 
 
 # ---------------------------------------------------------------------- whole runs
@@ -193,14 +212,18 @@ def test_each_policy_tracks_both_ways_with_a_correction_and_a_lock(name: str) ->
 def test_sam2long_prunes_branches_and_keeps_its_pathways() -> None:
     s = _session("sam2long", frames=8)
     s.add_prompt(click(0, 1, 20, 24))
-    list(s.propagate(0, Direction.FORWARD))
+    results = [r.frame for r in s.propagate(0, Direction.FORWARD)]
     st: Sam2LongState = s.track_state(1).policy_state
     assert len(st.pathways) == 3
-    # frame 1: one pathway, 3 branches, all kept; frames 2..7: 9 branches, 3 kept
-    assert st.counts["branch_pruned"] == 6 * 6
+    # frame 1: tracked as SAM 2 does, three pathways start from it; frames 2..7: 9 branches, 3 kept
+    assert st.counts["frames_branched"] == 6 and st.counts["branches_pruned"] == 6 * 6
     scores = [p.score for p in st.pathways]
-    assert scores == sorted(scores, reverse=True)
-    assert s.track_state(1).non_cond[7] is st.pathways[0].entries[7]  # the frame's mask is the best pathway's
+    assert scores[0] == max(scores)  # the best first (when uncertain, pathways added for diversity follow)
+    # after the pass every frame's output is the best pathway's (frames it changed were shown again)
+    track = s.track_state(1)
+    assert all(track.non_cond[t] is st.pathways[0].entries[t] for t in range(1, 8)) and not st.shown
+    assert len(results) == 8 + st.counts.get("final_differs_from_online", 0)
+    assert sorted(set(results)) == list(range(8))
 
 
 def test_samurai_restarts_its_filter_on_the_prompted_frame() -> None:

@@ -87,9 +87,10 @@ class Sam2LongMemory:
 
     num_pathways: pathways kept (P). iou_threshold / object_score_threshold: a past frame enters
     a pathway's memory when its predicted IoU and object score are above these. uncertainty:
-    when every pathway's object-score logit is within this of 0, the pathways keep different
-    mask outputs instead of the best scores. weight_low / weight_high: memory-key weights given
-    by object-score rank (lowest score ``weight_low``). eps: added to the IoU before its log.
+    when every pathway's object-score logit is within this of 0 (inclusive), the pathways keep
+    branches with different predicted IoUs instead of the best scores. weight_low / weight_high:
+    memory-key weights given by object-score rank (lowest score ``weight_low``). eps: added to the
+    IoU before its log (1e-5 as in the released code; the paper does not give it).
     """
 
     name: str = "sam2long"
@@ -99,7 +100,7 @@ class Sam2LongMemory:
     uncertainty: float = 2.0
     weight_low: float = 0.95
     weight_high: float = 1.05
-    eps: float = 1e-6
+    eps: float = 1e-5
 
 
 MemoryPolicyConfig = Sam2Memory | SamuraiMemory | Dam4samMemory | Sam2LongMemory

@@ -51,12 +51,14 @@ class MemorySelection:
     spatial: (entry, index into ``maskmem_tpos_enc``) per memory frame, conditioning frames
     first (SAM 2 gives them index ``num_maskmem - 1``, a frame ``t_pos`` steps back
     ``num_maskmem - t_pos - 1``). pointers: (temporal position, (1, C) object pointer).
-    key_weights: one factor per spatial entry multiplying its memory features (None: all 1).
+    key_weights / pointer_weights: one factor per spatial entry / pointer multiplying its keys
+    in memory attention (features plus position; the values stay), None: all 1.
     """
 
     spatial: list[tuple[MemoryEntry, int]]
     pointers: list[tuple[int, Tensor]]
     key_weights: list[float] | None = None
+    pointer_weights: list[float] | None = None
 
 
 def select_memory(model: Sam2Model, track: ObjectTrack, frame: int, reverse: bool, num_frames: int) -> MemorySelection:
@@ -136,10 +138,11 @@ def memory_tokens(model: Sam2Model, selection: MemorySelection, num_frames: int,
         assert entry.maskmem is not None
         # stored in bfloat16, read back as float32 (the official code's promotion)
         feats = entry.maskmem.to(device, torch.float32).flatten(2).permute(2, 0, 1)
+        pos = pos_flat + model.maskmem_tpos_enc[tpos_index]
         if weights is not None and weights[i] != 1.0:
-            feats = feats * weights[i]
+            pos = _scaled_key_pos(feats, pos, weights[i])
         chunks.append(feats)
-        pos_chunks.append(pos_flat + model.maskmem_tpos_enc[tpos_index])
+        pos_chunks.append(pos)
 
     num_ptr_tokens = 0
     if selection.pointers:
@@ -159,10 +162,20 @@ def memory_tokens(model: Sam2Model, selection: MemorySelection, num_frames: int,
             split = c // mem_dim
             obj_ptrs = obj_ptrs.reshape(-1, 1, split, mem_dim).permute(0, 2, 1, 3).flatten(0, 1)
             obj_pos = obj_pos.repeat_interleave(split, dim=0)
+        if selection.pointer_weights is not None:
+            per_token = obj_ptrs.shape[0] // len(positions)  # a pointer's tokens are consecutive
+            scale = torch.tensor(selection.pointer_weights, device=device).repeat_interleave(per_token)[:, None, None]
+            obj_pos = _scaled_key_pos(obj_ptrs, obj_pos, scale)
         chunks.append(obj_ptrs)
         pos_chunks.append(obj_pos)
         num_ptr_tokens = int(obj_ptrs.shape[0])
     return MemoryTokens(torch.cat(chunks, dim=0), torch.cat(pos_chunks, dim=0), num_ptr_tokens)
+
+
+def _scaled_key_pos(memory: Tensor, pos: Tensor, weight) -> Tensor:
+    """The position that makes memory attention's key ``weight * (memory + pos)`` while its value
+    stays ``memory`` (the key is memory + position there)."""
+    return weight * (memory + pos) - memory
 
 
 def condition_on_memory(model: Sam2Model, feats: ImageFeatures, memories: list[MemoryTokens] | None, batch: int) -> Tensor:

@@ -10,7 +10,8 @@ is that object's ``ObjectTrack.policy_state``, copied with the track, so the eng
 
 Besides: ``start_pass`` (a propagation pass begins, in a direction), ``visit_conditioning`` (the
 pass reaches one of the object's conditioning frames), ``after_frame`` (a tracked frame's
-output is stored) and ``on_prompt`` (the user prompted the object on a frame).
+output is stored), ``on_prompt`` (the user prompted the object on a frame) and ``revisions``
+(earlier frames of the pass whose output the policy replaces, shown again by the session).
 """
 
 from __future__ import annotations
@@ -90,6 +91,11 @@ class MemoryPolicy:
     def after_frame(self, track: ObjectTrack, frame: int, reverse: bool, entry: MemoryEntry,
                     out: SamHeadsOutput, j: int, video_size: tuple[int, int] | None) -> None:
         pass
+
+    def revisions(self, track: ObjectTrack, final: bool) -> dict[int, MemoryEntry]:
+        """Frames of the current pass whose shown output the policy now replaces (after each
+        frame; ``final``: the pass ended). SAM 2 never revises."""
+        return {}
 
 
 def mask_box(mask: Tensor) -> tuple[float, float, float, float]:
