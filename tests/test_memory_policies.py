@@ -171,6 +171,32 @@ def test_sam2long_weights_memory_keys_by_object_score_rank() -> None:
     assert sel.pointer_weights == pytest.approx([1.05, 1.025, 1.0, 0.975, 0.95])
 
 
+def test_sam2long_keeps_the_best_branches_or_one_per_predicted_iou_when_uncertain() -> None:
+    from core.video.policies.sam2long import keep_branches
+
+    cands = [(-0.1, 0, 2), (-0.2, 1, 2), (-0.3, 0, 0), (-0.4, 2, 2), (-0.5, 1, 0), (-0.9, 2, 1)]
+    assert keep_branches(cands, None, 3, 3) == cands[:3]  # certain: the best three
+    # uncertain: one branch per IoU rounded to 0.01 (0.621 and 0.618 are the same), best first
+    assert keep_branches(cands, [0.621, 0.618, 0.55, 0.62, 0.43, 0.2], 3, 3) == [cands[0], cands[2], cands[4]]
+    # too few distinct IoUs: the pathways without a branch add their best one, in pathway order
+    assert keep_branches(cands, [0.62, 0.62, 0.62, 0.62, -0.62, 0.62], 3, 3) == [cands[0], cands[4], cands[3]]
+
+
+def test_sam2long_shows_the_final_best_pathway() -> None:
+    from core.video.policies.sam2long import Pathway
+
+    policy = policy_for(Sam2LongMemory())
+    track = ObjectTrack(1, memory=policy.config, policy_state=policy.new_state())
+    st: Sam2LongState = track.policy_state
+    a, b, c = _entry(), _entry(), _entry()
+    st.shown = {5: a, 6: c}
+    st.pathways = [Pathway(-1.0, {5: b, 6: c}, 1), Pathway(-2.0, {5: a, 6: c}, 2)]
+    assert policy.revisions(track, final=False) == {}  # pathways differ on 5; 6 is settled as shown
+    assert st.shown == {5: a}
+    assert policy.revisions(track, final=True) == {5: b}  # the pass ended: the best pathway's mask
+    assert not st.shown and st.counts["final_differs_from_online"] == 1
+
+
 def test_sam2long_key_weights_scale_keys_and_leave_values() -> None:
     from core.video.tracker import MemorySelection, memory_tokens
 

@@ -88,6 +88,32 @@ def rank_weights(scores: list[float], low: float, high: float) -> list[float]:
     return [float(w) for w in out]
 
 
+def keep_branches(candidates: list[tuple[float, int, int]], values: list[float] | None, keep_n: int,
+                  num_pathways: int) -> list[tuple[float, int, int]]:
+    """The branches that become the pathways, best first.
+
+    candidates: (score, pathway, mask), sorted best first. values: None when some pathway is
+    certain (the ``keep_n`` best are kept); else each candidate's signed predicted IoU: branches
+    are taken best first, one per value rounded to 0.01, and if that gives fewer than ``keep_n``
+    each pathway without a kept branch adds its best one, in pathway order.
+    """
+    if values is None:
+        return candidates[:keep_n]
+    kept, seen = [], set()
+    for c, v in zip(candidates, values):
+        if round(v, 2) not in seen:
+            kept.append(c)
+            seen.add(round(v, 2))
+        if len(kept) == keep_n:
+            return kept
+    for i in range(num_pathways):
+        if len(kept) == keep_n:
+            break
+        if all(c[1] != i for c in kept):
+            kept.append(next(c for c in candidates if c[1] == i))
+    return kept
+
+
 class Sam2LongPolicy(MemoryPolicy):
     config: Sam2LongMemory
     batchable = False  # its pathways are its own batch
@@ -216,29 +242,14 @@ class Sam2LongPolicy(MemoryPolicy):
                 candidates.append((p.score + math.log(float(out.ious[j, k]) + cfg.eps), i, k))
         candidates.sort(key=lambda c: -c[0])
         presence = [float(out.object_score_logits[j, 0]) for out, j in result]
-        keep_n = min(cfg.num_pathways, len(candidates))
-        if max(abs(v) for v in presence) > cfg.uncertainty:
-            st.count("certain_frames")
-            kept = candidates[:keep_n]
-        else:
-            st.count("uncertain_frames")
-            kept, seen = [], set()
-            for c in candidates:  # one branch per (signed) predicted IoU
-                out, j = result[c[1]]
-                iou = float(out.ious[j, c[2]])
-                value = round(iou if presence[c[1]] > 0 else -iou, 2)
-                if value not in seen:
-                    kept.append(c)
-                    seen.add(value)
-                if len(kept) == keep_n:
-                    break
-            if len(kept) < keep_n:  # too few distinct masks: pathways without a branch keep their best
-                st.count("diversity_fill")
-                for i in range(len(st.pathways)):
-                    if len(kept) == keep_n:
-                        break
-                    if all(c[1] != i for c in kept):
-                        kept.append(next(c for c in candidates if c[1] == i))
+        uncertain = max(abs(v) for v in presence) <= cfg.uncertainty
+        st.count("uncertain_frames" if uncertain else "certain_frames")
+        values = None
+        if uncertain:  # the predicted IoU of each branch, negative where its pathway sees no object
+            values = [float(result[i][0].ious[result[i][1], k]) * (1 if presence[i] > 0 else -1) for _, i, k in candidates]
+        kept = keep_branches(candidates, values, min(cfg.num_pathways, len(candidates)), len(st.pathways))
+        if uncertain and len({round(v, 2) for v in values}) < len(kept):
+            st.count("diversity_fill")
         st.count("branches_pruned", len(candidates) - len(kept))
         made: dict[tuple[int, int], tuple[MemoryEntry, int]] = {}  # (lineage, mask) -> entry, new lineage
         new_paths: list[Pathway] = []
