@@ -169,7 +169,11 @@ def main() -> int:
     width, height = s.video.width, s.video.height
 
     s.set_frame(5)
-    idle(4.0)  # the prefetch of frame 5's features (one image encoder run) finishes
+    idle(0.5)
+    # the prefetch of frame 5's features (one image encoder run) finishes: the session is busy
+    # while the worker computes the features of the frame on screen
+    _wait(app, lambda: not s.model_status.busy)
+    idle(0.5)
     cached = click(width * 0.3, height * 0.4)
     s.set_frame(150)
     fresh = click(width * 0.7, height * 0.5)  # right away: features are still being computed
