@@ -44,8 +44,16 @@ def _rand(*shape: int, seed: int = 0) -> torch.Tensor:
 def test_this_machine_takes_the_onednn_path(calls):
     assert lin.onednn_linear_available()
     with torch.inference_mode():
-        lin.linear(_rand(4, 8), _rand(3, 8))
-    assert calls == [((4, 8), False)]
+        lin.linear(_rand(64, 8), _rand(3, 8))
+    assert calls == [((64, 8), False)]
+
+
+def test_small_products_take_f_linear(calls):
+    x, w, b = _rand(2, 31, 8), _rand(3, 8, seed=1), _rand(3, seed=2)  # 62 rows
+    with torch.inference_mode():
+        got = lin.linear(x, w, b, gelu=True)
+    assert calls == []
+    assert torch.equal(got, F.gelu(F.linear(x, w, b)))
 
 
 @pytest.mark.parametrize("shape", [(7, 16), (2, 5, 16), (1, 3, 4, 16), (300, 16)])
@@ -105,7 +113,7 @@ def test_linear_module_keeps_state_dict_names():
 def test_mlp_fused_gelu_matches_unfused(activation, calls):
     torch.manual_seed(0)
     mlp = MLP(16, 64, 16, num_layers=3, activation=activation).eval()
-    x = _rand(2, 10, 16)
+    x = _rand(2, 40, 16)  # 80 rows: large enough for the oneDNN path
     with torch.inference_mode():
         lin.set_onednn_linear(False)
         want = mlp(x)
