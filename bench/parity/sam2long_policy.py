@@ -9,7 +9,8 @@ committed: it is unpacked outside the checkout and run in the official SAM 2 ref
   .venv/bin/python bench/parity/sam2long_policy.py checkpoint OUT
   .venv/bin/python bench/parity/sam2long_policy.py frames OUT            (the second video's frames)
   $SAM2_OFFICIAL_PYTHON bench/parity/sam2long_policy.py reference OUT    (SAM2LONG_DIR)
-  .venv/bin/python bench/parity/sam2long_policy.py compare OUT           (runs ours, prints JSON)
+  .venv/bin/python bench/parity/sam2long_policy.py ours OUT              (optional: ours alone, saved)
+  .venv/bin/python bench/parity/sam2long_policy.py compare OUT           (runs ours unless saved, prints JSON)
 
 Two outputs are compared per frame: the mask the best pathway has when the frame is tracked (what
 an annotator sees while propagating) and the mask of the final best pathway's lineage (what
@@ -42,6 +43,8 @@ VIDEOS = {
     "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
     "dog": None,  # 24 frames of shared/data/videos/01_dog.mp4 written as JPEGs by ``frames``
 }
+if os.environ.get("SAM2LONG_VIDEOS"):  # a subset, e.g. "dog" (runs of the two videos side by side)
+    VIDEOS = {v: VIDEOS[v] for v in os.environ["SAM2LONG_VIDEOS"].split(",")}
 NUM_FRAMES = 24
 IMAGE_SIZE = int(os.environ.get("PARITY_IMAGE_SIZE", "1024"))
 NUM_PATHWAYS = 3
@@ -104,7 +107,7 @@ def run_reference(out: Path) -> None:
                                                device="cpu", hydra_overrides_extra=[f"++model.image_size={IMAGE_SIZE}"])
         attn_forward = predictor.memory_attention.forward
         counts = {"frames_branched": 0, "uncertain_frames": 0, "certain_frames": 0, "diversity_fill": 0,
-                  "branches_pruned": 0, "distinct_parents_kept": 0, "key_reweighted_steps": 0,
+                  "branches_pruned": 0, "key_reweighted_steps": 0,
                   "memory_frames_failing": 0, "last_frame_kept_failing": 0, "final_differs_from_online": 0}
 
         def attn(*args, _f=attn_forward, **kwargs):
@@ -165,8 +168,8 @@ def run_reference(out: Path) -> None:
             counts["final_differs_from_online"] += int(not np.array_equal(online, records[f"{frame}.final"]))
         print(video, f"{time.time() - t0:.0f}s", json.dumps(counts), flush=True)
         np.savez_compressed(out / f"sam2long_ref_{video}_{IMAGE_SIZE}.npz", **records)
+        (out / f"sam2long_ref_{video}_{IMAGE_SIZE}.json").write_text(json.dumps({"settings": s, "counts": counts}))
         result[video] = counts
-    (out / f"sam2long_ref_counts_{IMAGE_SIZE}.json").write_text(json.dumps(result))
     print(json.dumps(result))
 
 
@@ -250,12 +253,31 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float((a & b).sum() / union)
 
 
+def save_ours(out: Path) -> None:
+    """Run ours on both videos and keep the records (``compare`` uses them when the settings match)."""
+    for video in VIDEOS:
+        records, counts = run_ours(out, video)
+        np.savez_compressed(out / f"sam2long_ours_{video}_{IMAGE_SIZE}.npz", **records)
+        (out / f"sam2long_ours_{video}_{IMAGE_SIZE}.json").write_text(json.dumps({"settings": settings(video), "counts": counts}))
+        print(video, json.dumps(counts), flush=True)
+
+
+def load_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
+    meta = out / f"sam2long_ours_{video}_{IMAGE_SIZE}.json"
+    if meta.is_file() and json.loads(meta.read_text())["settings"] == settings(video):
+        saved = np.load(out / f"sam2long_ours_{video}_{IMAGE_SIZE}.npz")
+        return {k: saved[k] for k in saved.files}, json.loads(meta.read_text())["counts"]
+    return run_ours(out, video)
+
+
 def compare(out: Path) -> dict:
-    ref_counts = json.loads((out / f"sam2long_ref_counts_{IMAGE_SIZE}.json").read_text())
     report = {"image_size": IMAGE_SIZE}
     for video in VIDEOS:
+        meta = json.loads((out / f"sam2long_ref_{video}_{IMAGE_SIZE}.json").read_text())
+        if meta["settings"] != settings(video):
+            sys.exit(f"the reference run of {video} used {meta['settings']}, not {settings(video)}: run it again")
         ref = np.load(out / f"sam2long_ref_{video}_{IMAGE_SIZE}.npz")
-        ours, counts = run_ours(out, video)
+        ours, counts = load_ours(out, video)
         frames = sorted({int(k.split(".")[0]) for k in ref.files})
         res = {"frames": len(frames)}
         for kind in ("online", "final"):
@@ -275,14 +297,14 @@ def compare(out: Path) -> dict:
             res[k]["max_abs_logit_diff"] <= 1e-3 and res[k]["min_mask_iou_256"] >= 0.999 for k in ("online", "final")
         ) and worst_video >= 0.999
         res["settings"] = settings(video)
-        res["reference_counts"] = ref_counts[video]
+        res["reference_counts"] = meta["counts"]
         res["our_counts"] = counts
         report[video] = res
     return report
 
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] not in ("checkpoint", "frames", "reference", "compare"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("checkpoint", "frames", "reference", "ours", "compare"):
         sys.exit(__doc__)
     out = Path(sys.argv[2])
     if sys.argv[1] == "checkpoint":
@@ -297,6 +319,8 @@ def main() -> None:
         write_frames(out)
     elif sys.argv[1] == "reference":
         run_reference(out)
+    elif sys.argv[1] == "ours":
+        save_ours(out)
     else:
         print(json.dumps(compare(out), indent=1))
 

@@ -100,7 +100,7 @@ def prompt_step(
             if alternatives is not None and multimask:
                 alternatives.append(out)
             seed = mask_box(out.high_res_masks[0, 0]) if multimask else None
-        pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
+        pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area if policy_for(track.memory).fills_holes else 0)
         with long_lived():  # kept across frames: outside the heap of the activations
             pred = pred.clone()
         entry = MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out, picked)[0]), int((pred > 0).sum()))

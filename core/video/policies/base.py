@@ -64,6 +64,11 @@ class MemoryPolicy:
         """Whether a click on a tracked frame makes it a conditioning frame."""
         return False
 
+    @property
+    def fills_holes(self) -> bool:
+        """Whether a prompt's mask gets SAM 2's small-hole filling (``fill_hole_area``)."""
+        return True
+
     def new_state(self):
         return None
 

@@ -122,6 +122,10 @@ class Sam2LongPolicy(MemoryPolicy):
     def corrections_as_conditioning(self) -> bool:
         return True
 
+    @property
+    def fills_holes(self) -> bool:
+        return False  # masks stay as predicted, prompts' too (the released code fills no holes)
+
     def new_state(self) -> Sam2LongState:
         return Sam2LongState()
 
