@@ -198,13 +198,13 @@ def model_only(frames: list[np.ndarray], size: int, device: str):  # noqa: ANN20
             kept[:] = [F.interpolate(low, size=video_size, mode="bilinear", align_corners=False) > 0]
         return {}
 
-    saved = feat_mod.frame_to_input, sess_mod.to_object_masks
-    feat_mod.frame_to_input = lambda frame, _size: ready[id(frame)]
+    saved = feat_mod.frame_to_model_input, sess_mod.to_object_masks
+    feat_mod.frame_to_model_input = lambda frame, _size, _device: ready[id(frame)]
     sess_mod.to_object_masks = gpu_masks
     try:
         yield
     finally:
-        feat_mod.frame_to_input, sess_mod.to_object_masks = saved
+        feat_mod.frame_to_model_input, sess_mod.to_object_masks = saved
 
 
 # ---------------------------------------------------------------- reporting

@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.gpu_common import emit  # noqa: E402
 from core.video.device_preprocess import frame_to_model_input, model_input  # noqa: E402
 from core.video.preprocess import frame_to_input  # noqa: E402
+from bench.host_overhead import stand_in_logits  # noqa: E402
 from core.video.steps import to_object_masks  # noqa: E402
 
 DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -66,7 +67,7 @@ def main() -> None:
                "model_input_device_only_ms": _median_ms(
                    lambda f=torch.from_numpy(frame).to(DEVICE): model_input(f, 1024))}
         for n_obj in (1, 3):
-            logits = torch.randn(n_obj, 1, 256, 256, generator=torch.Generator().manual_seed(n_obj)) + 0.5
+            logits = stand_in_logits(n_obj)  # blobs with ragged edges, as a decoder's masks
             host = to_object_masks({k: _Output(logits[k : k + 1]) for k in range(n_obj)}, (h, w), False)
             dev_entries = {k: _Output(logits[k : k + 1].to(DEVICE)) for k in range(n_obj)}
             dev = to_object_masks(dev_entries, (h, w), False)
