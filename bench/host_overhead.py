@@ -32,6 +32,7 @@ import platform
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -143,7 +144,9 @@ def run(path: Path, n_obj: int, frames: int) -> dict:
         # device is the device's), and the RLE strings from boundaries the device found
         # (found here on the CPU, untimed).
         t6 = time.perf_counter()
-        torch.from_numpy(np.ascontiguousarray(frame))
+        with warnings.catch_warnings():  # the frame is lent read-only, as to the engine
+            warnings.simplefilter("ignore", UserWarning)
+            torch.from_numpy(np.ascontiguousarray(frame))
         t7 = time.perf_counter()
         gpu_host["frame_to_tensor"] += t7 - t6
         with torch.inference_mode():
