@@ -306,6 +306,24 @@ def test_every_prefetch_is_answered_and_the_session_is_busy_until_then(qtbot) ->
         assert s.shutdown()
 
 
+def _in_a_model_thread(apply, state) -> dict:
+    """Run ``apply`` on a fresh thread (the model thread); when it returns True, ``state`` as seen
+    there ("model") and on a thread it then starts ("started by it"). Empty when refused."""
+    seen: dict = {}
+
+    def model_thread() -> None:
+        if apply():
+            seen["model"] = state()
+            child = threading.Thread(target=lambda: seen.setdefault("started by it", state()))
+            child.start()
+            child.join()
+
+    thread = threading.Thread(target=model_thread)
+    thread.start()
+    thread.join()
+    return seen
+
+
 def test_the_nice_policy_puts_the_model_thread_below_the_windows_priority() -> None:
     import os
     import sys
@@ -316,18 +334,9 @@ def test_the_nice_policy_puts_the_model_thread_below_the_windows_priority() -> N
         assert not lower_priority(5)
         return
     main = os.getpriority(os.PRIO_PROCESS, 0)
-    seen: dict[str, int] = {}
-
-    def model_thread() -> None:
-        if lower_priority(5) and lower_priority(5):  # once is enough: loading a model again adds nothing
-            seen["model"] = os.getpriority(os.PRIO_PROCESS, 0)
-            child = threading.Thread(target=lambda: seen.setdefault("started by it", os.getpriority(os.PRIO_PROCESS, 0)))
-            child.start()
-            child.join()
-
-    thread = threading.Thread(target=model_thread)
-    thread.start()
-    thread.join()
+    # once is enough: loading a model again adds nothing
+    seen = _in_a_model_thread(lambda: lower_priority(5) and lower_priority(5),
+                              lambda: os.getpriority(os.PRIO_PROCESS, 0))
     if not seen:
         pytest.skip("this system refuses to change a thread's priority")
     assert seen == {"model": main + 5, "started by it": main + 5}
@@ -344,21 +353,8 @@ def test_the_batch_policy_keeps_the_windows_niceness_and_marks_the_model_threads
         assert not apply_priority(ModelPriority.BATCH)
         return
     main_policy, main_nice = os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
-    seen: dict[str, tuple[int, int]] = {}
-
-    def state() -> tuple[int, int]:
-        return os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)
-
-    def model_thread() -> None:
-        if apply_priority(ModelPriority.BATCH) and apply_priority(ModelPriority.BATCH):
-            seen["model"] = state()
-            child = threading.Thread(target=lambda: seen.setdefault("started by it", state()))
-            child.start()
-            child.join()
-
-    thread = threading.Thread(target=model_thread)
-    thread.start()
-    thread.join()
+    seen = _in_a_model_thread(lambda: apply_priority(ModelPriority.BATCH) and apply_priority(ModelPriority.BATCH),
+                              lambda: (os.sched_getscheduler(0), os.getpriority(os.PRIO_PROCESS, 0)))
     if not seen:
         pytest.skip("this system refuses to change a thread's scheduling policy")
     assert seen == {"model": (os.SCHED_BATCH, main_nice), "started by it": (os.SCHED_BATCH, main_nice)}
