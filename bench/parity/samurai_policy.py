@@ -15,8 +15,10 @@ committed: it is unpacked outside the checkout and run in the official SAM 2 ref
 Random weights rarely keep a mask's predicted IoU above SAMURAI's thresholds for 15 frames, so the
 runs lower ``stable_frames_threshold`` (SAMURAI_STABLE, default 3) and may set the memory IoU
 threshold (SAMURAI_MEM_IOU), the stability IoU threshold (SAMURAI_STABLE_IOU) and the filter's
-weight (SAMURAI_KF_WEIGHT) on both sides, so that the filter becomes stable, takes part in the
-choice, resets, and memory frames are rejected; the counts of each are printed with the result.
+weight (SAMURAI_KF_WEIGHT) and the filter-IoU memory threshold (SAMURAI_MEM_KF) on both sides,
+and change the weights per video (``checkpoint``: SAMURAI_IOU_TOKEN_OFFSET, SAMURAI_MASK_OFFSET),
+so that the filter becomes stable, takes part in the choice, overrides the best predicted IoU,
+resets, and memory frames are rejected; the counts of each are printed with the result.
 PARITY_IMAGE_SIZE (default 1024) runs the same weights at another input size, as video_parity.
 """
 
@@ -43,6 +45,11 @@ STABLE = int(os.environ.get("SAMURAI_STABLE", "3"))
 MEM_IOU = os.environ.get("SAMURAI_MEM_IOU", "0.5")
 STABLE_IOU = os.environ.get("SAMURAI_STABLE_IOU", "0.3")
 KF_WEIGHT = float(os.environ.get("SAMURAI_KF_WEIGHT", "0.25"))
+MEM_KF = os.environ.get("SAMURAI_MEM_KF", "0")
+# added to the IoU head's last bias for the three multimask outputs, per video: "bedroom=0.31:0:0"
+IOU_TOKEN_OFFSET = os.environ.get("SAMURAI_IOU_TOKEN_OFFSET", "")
+# videos whose masks are made partial, with offsets for outputs 1-3: "bedroom=0:0:0" (see make_checkpoints)
+MASK_OFFSET = os.environ.get("SAMURAI_MASK_OFFSET", "")
 CLICKS = {"bedroom": (480.0, 300.0), "dog": (640.0, 360.0)}
 
 
@@ -58,7 +65,50 @@ def per_video(spec: str, video: str) -> float:
 
 def overrides(video: str) -> dict:
     return {"stable_frames_threshold": STABLE, "memory_bank_iou_threshold": per_video(MEM_IOU, video),
-            "stable_ious_threshold": per_video(STABLE_IOU, video), "kf_score_weight": KF_WEIGHT}
+            "stable_ious_threshold": per_video(STABLE_IOU, video), "kf_score_weight": KF_WEIGHT,
+            "memory_bank_kf_score_threshold": per_video(MEM_KF, video)}
+
+
+def token_offsets(spec: str, video: str) -> list[float] | None:
+    """Offsets for multimask outputs 1-3 on ``video`` from a "video=a:b:c,..." spec; None if unset."""
+    value = dict(part.split("=") for part in spec.split(",") if part).get(video)
+    return None if value is None else [float(x) for x in value.split(":")]
+
+
+def checkpoint_path(out: Path, video: str) -> Path:
+    """The random weights, changed for this video when it has offsets (made by ``checkpoint``)."""
+    changed = token_offsets(IOU_TOKEN_OFFSET, video) or token_offsets(MASK_OFFSET, video)
+    return out / ("tiny_random.pt" if changed is None else f"tiny_random_{video}.pt")
+
+
+def make_checkpoints(out: Path) -> None:
+    import torch
+
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.video_parity import make_checkpoint
+
+    if not (out / "tiny_random.pt").is_file():
+        make_checkpoint(out)
+    base = torch.load(out / "tiny_random.pt", weights_only=True)
+    for video in VIDEOS:
+        if checkpoint_path(out, video).name == "tiny_random.pt":
+            continue
+        sd = {k: v.clone() for k, v in base["model"].items()}
+        for k, delta in enumerate(token_offsets(IOU_TOKEN_OFFSET, video) or [], start=1):  # 0: single-mask output
+            sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += delta
+        mask_offsets = token_offsets(MASK_OFFSET, video)
+        if mask_offsets is not None:
+            # random weights give three masks over the whole frame (equal boxes: the filter cannot
+            # tell them apart); a constant channel 0 in the upscaled embedding (weights zeroed,
+            # bias 1, no high-resolution term) lets each output's channel-0 weight shift its logits,
+            # and the masks' own structure then gives three different boxes
+            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
+            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
+            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0
+            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
+            for k, delta in enumerate(mask_offsets, start=1):
+                sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += delta
+        torch.save({**base, "model": sd}, checkpoint_path(out, video))
 
 
 # ---------------------------------------------------------------------- reference
@@ -90,7 +140,7 @@ def run_reference(out: Path) -> None:
     result = {}
     for video in VIDEOS:
         extra = [f"++model.image_size={IMAGE_SIZE}"] + [f"++model.{k}={v}" for k, v in overrides(video).items()]
-        predictor = build_sam2_video_predictor("configs/samurai/sam2.1_hiera_t.yaml", str(out / "tiny_random.pt"),
+        predictor = build_sam2_video_predictor("configs/samurai/sam2.1_hiera_t.yaml", str(checkpoint_path(out, video)),
                                                device="cpu", hydra_overrides_extra=extra)
         attn_forward = predictor.memory_attention.forward
 
@@ -99,7 +149,8 @@ def run_reference(out: Path) -> None:
             return _f(*args, **kwargs)
 
         predictor.memory_attention.forward = attn_float
-        counts = {"filter_started": 0, "filter_updated": 0, "filter_reset": 0, "motion_choice": 0}
+        counts = {"filter_started": 0, "filter_updated": 0, "filter_reset": 0, "motion_choice": 0,
+                  "motion_changed_choice": 0}
         heads = predictor._forward_sam_heads
 
         def counted(*args, _h=heads, **kwargs):
@@ -112,6 +163,9 @@ def run_reference(out: Path) -> None:
                 else:
                     if stable >= predictor.stable_frames_threshold:
                         counts["motion_choice"] += 1
+                        # res[2]: the three predicted IoUs, res[7]: the chosen one's
+                        if float(res[7]) < float(res[2].max()):
+                            counts["motion_changed_choice"] += 1
                     if predictor.stable_frames == 0:
                         counts["filter_reset"] += 1
                     else:
@@ -165,7 +219,7 @@ def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
         def get(self, i: int) -> np.ndarray:
             return np.asarray(Image.open(paths[i]).convert("RGB"))
 
-    model = load_model(out / "tiny_random.pt")
+    model = load_model(checkpoint_path(out, video))
     if IMAGE_SIZE != model.image_size:
         resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
         resized.load_state_dict(model.state_dict())
@@ -181,6 +235,8 @@ def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
         records[f"{res.frame}.mask"] = np.packbits(m.rle.decode())
         records[f"{res.frame}.iou"] = np.array([m.iou])
     state = session.track_state(1).policy_state
+    for frame, kf in state.kf_iou.items():
+        records[f"{frame}.kf"] = np.array([kf])
     return records, dict(state.counts)
 
 
@@ -201,12 +257,20 @@ def compare(out: Path) -> dict:
             worst_logit, worst_iou = max(worst_logit, diff), min(worst_iou, iou)
             rows.append((f, diff, iou, float(ref[f"{f}.iou"][0]), float(ours[f"{f}.iou"][0])))
         below = [f for f, _, _, r, _ in rows if f > 0 and r <= per_video(MEM_IOU, video)]
+        # frames whose chosen mask's filter IoU fails the memory test (only where the filter chose)
+        kf_ref = {f: float(ref[f"{f}.kf"][0]) for f in frames if not np.isnan(ref[f"{f}.kf"][0])}
+        kf_ours = {f: float(ours[f"{f}.kf"][0]) for f in frames if f"{f}.kf" in ours}
+        kf_limit = per_video(MEM_KF, video)
         report[video] = {
             "settings": overrides(video),
             "frames": len(frames), "max_abs_logit_diff": worst_logit, "min_mask_iou": worst_iou,
             "pass": len(frames) == NUM_FRAMES and worst_logit <= 1e-3 and worst_iou >= 0.999,
             "reference_counts": ref_counts[video], "our_counts": counts,
             "frames_failing_memory_test": below,
+            "frames_failing_filter_memory_test": {"reference": sorted(f for f, v in kf_ref.items() if v <= kf_limit),
+                                                  "ours": sorted(f for f, v in kf_ours.items() if v <= kf_limit)},
+            "max_filter_iou_diff": max((abs(kf_ref[f] - kf_ours[f]) for f in kf_ref if f in kf_ours), default=0.0),
+            "filter_frames": {"reference": sorted(kf_ref), "ours": sorted(kf_ours)},
         }
     return report
 
@@ -230,9 +294,7 @@ def main() -> None:
     out = Path(sys.argv[2])
     if sys.argv[1] == "checkpoint":
         sys.path.insert(0, str(ROOT))
-        from bench.parity.video_parity import make_checkpoint
-
-        make_checkpoint(out)
+        make_checkpoints(out)
     elif sys.argv[1] == "frames":
         write_frames(out)
     elif sys.argv[1] == "reference":
