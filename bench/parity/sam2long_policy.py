@@ -51,6 +51,9 @@ NUM_PATHWAYS = 3
 # "0.1" for every video, or per video: "bedroom=0.6,dog=0.5"
 IOU_THRE = os.environ.get("SAM2LONG_IOU", "0.1")
 UNCERTAINTY = os.environ.get("SAM2LONG_UNCERTAINTY", "2")
+# per-video weight changes (bench/parity/policy_weights.py), e.g. "bedroom=0.328:0.793:0.013"
+IOU_TOKEN_OFFSET = os.environ.get("SAM2LONG_IOU_TOKEN_OFFSET", "")
+MASK_OFFSET = os.environ.get("SAM2LONG_MASK_OFFSET", "")
 CLICKS = {"bedroom": (480.0, 300.0), "dog": (640.0, 360.0)}
 
 
@@ -65,8 +68,18 @@ def per_video(spec: str, video: str) -> float:
 
 
 def settings(video: str) -> dict:
-    return {"num_pathways": NUM_PATHWAYS, "iou_threshold": per_video(IOU_THRE, video),
-            "uncertainty": per_video(UNCERTAINTY, video)}
+    s = {"num_pathways": NUM_PATHWAYS, "iou_threshold": per_video(IOU_THRE, video),
+         "uncertainty": per_video(UNCERTAINTY, video)}
+    if checkpoint_path(Path("."), video).name != "tiny_random.pt":
+        s["weights"] = {"iou_offsets": IOU_TOKEN_OFFSET, "mask_offsets": MASK_OFFSET}
+    return s
+
+
+def checkpoint_path(out: Path, video: str) -> Path:
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.policy_weights import variant_path
+
+    return variant_path(out, video, IOU_TOKEN_OFFSET, MASK_OFFSET)
 
 
 def passes(iou: float, score: float, thre: float) -> bool:
@@ -103,7 +116,7 @@ def run_reference(out: Path) -> None:
     result = {}
     for video in VIDEOS:
         s = settings(video)
-        predictor = build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", str(out / "tiny_random.pt"),
+        predictor = build_sam2_video_predictor("configs/sam2.1/sam2.1_hiera_t.yaml", str(checkpoint_path(out, video)),
                                                device="cpu", hydra_overrides_extra=[f"++model.image_size={IMAGE_SIZE}"])
         attn_forward = predictor.memory_attention.forward
         counts = {"frames_branched": 0, "uncertain_frames": 0, "certain_frames": 0, "diversity_fill": 0,
@@ -226,7 +239,7 @@ def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
         def get(self, i: int) -> np.ndarray:
             return np.asarray(Image.open(paths[i]).convert("RGB"))
 
-    model = load_model(out / "tiny_random.pt")
+    model = load_model(checkpoint_path(out, video))
     if IMAGE_SIZE != model.image_size:
         resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
         resized.load_state_dict(model.state_dict())
@@ -309,9 +322,9 @@ def main() -> None:
     out = Path(sys.argv[2])
     if sys.argv[1] == "checkpoint":
         sys.path.insert(0, str(ROOT))
-        from bench.parity.video_parity import make_checkpoint
+        from bench.parity.policy_weights import make_variants
 
-        make_checkpoint(out)
+        make_variants(out, list(VIDEOS), IOU_TOKEN_OFFSET, MASK_OFFSET)
     elif sys.argv[1] == "frames":
         sys.path.insert(0, str(ROOT))
         from bench.parity.samurai_policy import write_frames

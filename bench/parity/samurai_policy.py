@@ -69,46 +69,19 @@ def overrides(video: str) -> dict:
             "memory_bank_kf_score_threshold": per_video(MEM_KF, video)}
 
 
-def token_offsets(spec: str, video: str) -> list[float] | None:
-    """Offsets for multimask outputs 1-3 on ``video`` from a "video=a:b:c,..." spec; None if unset."""
-    value = dict(part.split("=") for part in spec.split(",") if part).get(video)
-    return None if value is None else [float(x) for x in value.split(":")]
-
-
 def checkpoint_path(out: Path, video: str) -> Path:
     """The random weights, changed for this video when it has offsets (made by ``checkpoint``)."""
-    changed = token_offsets(IOU_TOKEN_OFFSET, video) or token_offsets(MASK_OFFSET, video)
-    return out / ("tiny_random.pt" if changed is None else f"tiny_random_{video}.pt")
+    sys.path.insert(0, str(ROOT))
+    from bench.parity.policy_weights import variant_path
+
+    return variant_path(out, video, IOU_TOKEN_OFFSET, MASK_OFFSET)
 
 
 def make_checkpoints(out: Path) -> None:
-    import torch
-
     sys.path.insert(0, str(ROOT))
-    from bench.parity.video_parity import make_checkpoint
+    from bench.parity.policy_weights import make_variants
 
-    if not (out / "tiny_random.pt").is_file():
-        make_checkpoint(out)
-    base = torch.load(out / "tiny_random.pt", weights_only=True)
-    for video in VIDEOS:
-        if checkpoint_path(out, video).name == "tiny_random.pt":
-            continue
-        sd = {k: v.clone() for k, v in base["model"].items()}
-        for k, delta in enumerate(token_offsets(IOU_TOKEN_OFFSET, video) or [], start=1):  # 0: single-mask output
-            sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += delta
-        mask_offsets = token_offsets(MASK_OFFSET, video)
-        if mask_offsets is not None:
-            # random weights give three masks over the whole frame (equal boxes: the filter cannot
-            # tell them apart); a constant channel 0 in the upscaled embedding (weights zeroed,
-            # bias 1, no high-resolution term) lets each output's channel-0 weight shift its logits,
-            # and the masks' own structure then gives three different boxes
-            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
-            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
-            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0
-            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
-            for k, delta in enumerate(mask_offsets, start=1):
-                sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += delta
-        torch.save({**base, "model": sd}, checkpoint_path(out, video))
+    make_variants(out, list(VIDEOS), IOU_TOKEN_OFFSET, MASK_OFFSET)
 
 
 # ---------------------------------------------------------------------- reference
