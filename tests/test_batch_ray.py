@@ -133,6 +133,26 @@ def test_memory_policy_reaches_each_object_as_in_track(work: Path, local_ray: No
     assert ours != tracked(work, "clip2")
 
 
+# random weights: thresholds at 0 and a loose NMS keep a few masks (4 objects, some found on frame 3 or 6)
+AUTO = {"points_per_side": 8, "every": 3, "pred_iou_thresh": 0.0, "stability_score_thresh": 0.0, "box_nms_thresh": 0.95}
+
+
+def test_auto_finds_and_tracks_as_in_track(work: Path, local_ray: None) -> None:
+    """A manifest line with "auto" in place of prompts: the objects batch finds and tracks are
+    exactly those of ``masklet track --auto-settings`` with the same settings."""
+    manifest = write_manifest(work / "auto.jsonl", [{"video": "clips/clip2.mp4", "auto": AUTO}])
+    dest = work / "auto"
+    assert main.main(batch_args(work, manifest, str(dest))) == 0
+    ours = document_to_json(load_project(dest / "clip2" / "clip2.masklet").document)
+    out = work / "track" / "clip2.auto.masklet"
+    out.parent.mkdir(exist_ok=True)
+    assert main.main(["track", str(work / "clips" / "clip2.mp4"), "--auto", "--auto-settings", json.dumps(AUTO),
+                      "--checkpoint", str(work / "tiny.pt"), "--device", "cpu", "--out", str(out)]) == 0
+    assert ours == document_to_json(load_project(out).document)
+    assert len(ours["objects"]) >= 2 and all(o.get("source") == "automatic" for o in ours["objects"])
+    assert [o["name"] for o in ours["objects"]] == [f"auto {i}" for i in range(1, len(ours["objects"]) + 1)]
+
+
 def test_a_worker_killed_mid_video_is_retried(work: Path, local_ray: None) -> None:
     """SIGKILL the worker process while it holds a video: Ray restarts the worker (the model loads
     again), the driver tries the video again, and it ends done; the ledger says why."""
