@@ -43,6 +43,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--image-size", type=int, default=1024)
+    ap.add_argument("--object-score-bias", type=float, default=6.0,
+                    help="the object-score head's last bias: 6 makes objects certain (|logit| > 2: SAM2Long keeps one "
+                         "lineage while the pathways agree), about 1 uncertain (SAM2Long branches on every frame)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
     paths = sorted(FRAMES.glob("*.jpg"))[: args.frames]
@@ -61,7 +64,7 @@ def main() -> None:
     head = model.sam_mask_decoder.pred_obj_score_head
     last = head.layers[-1] if hasattr(head, "layers") else head
     with torch.no_grad():
-        last.bias.fill_(6.0)  # objects present (random weights alone give empty masks)
+        last.bias.fill_(args.object_score_bias)  # objects present (random weights alone give empty masks)
     session = VideoSession(model, Frames(), feature_cache_frames=len(images) + 1)
     for i in range(len(images)):
         session.prefetch_features(i)
@@ -85,6 +88,7 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
                    f"{torch.get_num_threads()} threads; shared with other work (loaded)",
         "model": f"SAM 2.1 {args.size}, random weights, {args.image_size}", "frames": len(images), "repeats": args.repeats,
+        "object_score_bias": args.object_score_bias,
         "median_s_per_frame": {k: statistics.median(v) for k, v in times.items()},
     }
     for n in (1, 3):

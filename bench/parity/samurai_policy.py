@@ -37,6 +37,8 @@ VIDEOS = {
     "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
     "dog": None,  # 24 frames of shared/data/videos/01_dog.mp4 written as JPEGs by ``frames``
 }
+if os.environ.get("SAMURAI_VIDEOS"):  # a subset, e.g. "bedroom"
+    VIDEOS = {v: VIDEOS[v] for v in os.environ["SAMURAI_VIDEOS"].split(",")}
 DOG_SOURCE = ROOT.parent / "shared" / "data" / "videos" / "01_dog.mp4"
 NUM_FRAMES = 24
 IMAGE_SIZE = int(os.environ.get("PARITY_IMAGE_SIZE", "1024"))
