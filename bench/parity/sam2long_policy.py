@@ -39,6 +39,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from bench.parity.policy_harness import JpegFrames, parity_model, per_video  # noqa: E402
+
 VIDEOS = {
     "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
     "dog": None,  # 24 frames of shared/data/videos/01_dog.mp4 written as JPEGs by ``frames``
@@ -61,12 +64,6 @@ def frames_dir(out: Path, video: str) -> Path:
     return VIDEOS[video] if VIDEOS[video] is not None else out / f"{video}_frames"
 
 
-def per_video(spec: str, video: str) -> float:
-    if "=" not in spec:
-        return float(spec)
-    return float(dict(part.split("=") for part in spec.split(","))[video])
-
-
 def settings(video: str) -> dict:
     s = {"num_pathways": NUM_PATHWAYS, "iou_threshold": per_video(IOU_THRE, video),
          "uncertainty": per_video(UNCERTAINTY, video)}
@@ -76,7 +73,6 @@ def settings(video: str) -> dict:
 
 
 def checkpoint_path(out: Path, video: str) -> Path:
-    sys.path.insert(0, str(ROOT))
     from bench.parity.policy_weights import variant_path
 
     return variant_path(out, video, IOU_TOKEN_OFFSET, MASK_OFFSET)
@@ -105,7 +101,6 @@ def run_reference(out: Path) -> None:
     import torch
 
     code = Path(os.environ.get("SAM2LONG_DIR", "/work/ext/sam2long"))
-    sys.path.insert(0, str(ROOT))
     from bench.parity.official import import_official
 
     import_official(str(code))  # SAM2Long's fork of the sam2 package
@@ -215,36 +210,14 @@ def count_frame(counts: dict, steps: list[dict], compact: dict, nco: dict, frame
 
 # ---------------------------------------------------------------------- ours
 def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
-    sys.path.insert(0, str(ROOT))
     from dataclasses import replace
 
-    from PIL import Image
-
-    from core.sam2.checkpoint import load_model
-    from core.sam2.model import Sam2Model
-    from core.types import Direction, Prompt, VideoInfo
+    from core.types import Direction, Prompt
     from core.video import VideoSession
     from core.video.memory_policy import Sam2LongMemory
 
-    paths = sorted(frames_dir(out, video).glob("*.jpg"))
-
-    class Frames:
-        def __init__(self) -> None:
-            w, h = Image.open(paths[0]).size
-            self.info = VideoInfo(w, h, len(paths), 24.0)
-
-        def __len__(self) -> int:
-            return len(paths)
-
-        def get(self, i: int) -> np.ndarray:
-            return np.asarray(Image.open(paths[i]).convert("RGB"))
-
-    model = load_model(checkpoint_path(out, video))
-    if IMAGE_SIZE != model.image_size:
-        resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
-        resized.load_state_dict(model.state_dict())
-        model = resized.eval()
-    session = VideoSession(model, Frames(), keep_logits=True)
+    model = parity_model(checkpoint_path(out, video), IMAGE_SIZE)
+    session = VideoSession(model, JpegFrames(frames_dir(out, video)), keep_logits=True)
     s = settings(video)
     session.set_memory_policy(1, replace(Sam2LongMemory(), num_pathways=s["num_pathways"], iou_threshold=s["iou_threshold"],
                                          uncertainty=s["uncertainty"]))
@@ -321,12 +294,10 @@ def main() -> None:
         sys.exit(__doc__)
     out = Path(sys.argv[2])
     if sys.argv[1] == "checkpoint":
-        sys.path.insert(0, str(ROOT))
         from bench.parity.policy_weights import make_variants
 
         make_variants(out, list(VIDEOS), IOU_TOKEN_OFFSET, MASK_OFFSET)
     elif sys.argv[1] == "frames":
-        sys.path.insert(0, str(ROOT))
         from bench.parity.samurai_policy import write_frames
 
         write_frames(out)

@@ -33,6 +33,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from bench.parity.policy_harness import JpegFrames, fill_holes_cpu, parity_model, per_video  # noqa: E402
+
 VIDEOS = {
     "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
     "dog": None,  # 24 frames of shared/data/videos/01_dog.mp4 written as JPEGs by ``frames``
@@ -59,12 +62,6 @@ def frames_dir(out: Path, video: str) -> Path:
     return VIDEOS[video] if VIDEOS[video] is not None else out / f"{video}_frames"
 
 
-def per_video(spec: str, video: str) -> float:
-    if "=" not in spec:
-        return float(spec)
-    return float(dict(part.split("=") for part in spec.split(","))[video])
-
-
 def overrides(video: str) -> dict:
     return {"stable_frames_threshold": STABLE, "memory_bank_iou_threshold": per_video(MEM_IOU, video),
             "stable_ious_threshold": per_video(STABLE_IOU, video), "kf_score_weight": KF_WEIGHT,
@@ -73,14 +70,12 @@ def overrides(video: str) -> dict:
 
 def checkpoint_path(out: Path, video: str) -> Path:
     """The random weights, changed for this video when it has offsets (made by ``checkpoint``)."""
-    sys.path.insert(0, str(ROOT))
     from bench.parity.policy_weights import variant_path
 
     return variant_path(out, video, IOU_TOKEN_OFFSET, MASK_OFFSET)
 
 
 def make_checkpoints(out: Path) -> None:
-    sys.path.insert(0, str(ROOT))
     from bench.parity.policy_weights import make_variants
 
     make_variants(out, list(VIDEOS), IOU_TOKEN_OFFSET, MASK_OFFSET)
@@ -91,24 +86,12 @@ def run_reference(out: Path) -> None:
     import torch
 
     samurai = Path(os.environ.get("SAMURAI_DIR", "/work/ext/samurai/sam2"))
-    sys.path.insert(0, str(ROOT))
     from bench.parity.official import import_official
 
     import_official(str(samurai))  # SAMURAI's fork of the sam2 package, with the torchvision fix
     sys.path.append(os.environ.get("SAMURAI_PYLIB", "/work/ext/pylib"))
-    import cv2
     import sam2.sam2_video_predictor as svp
     from sam2.build_sam import build_sam2_video_predictor
-
-    def fill_holes_cpu(mask: torch.Tensor, max_area: int) -> torch.Tensor:
-        bg = (mask <= 0).squeeze(1).to(torch.uint8).numpy()
-        holes = np.zeros(bg.shape, bool)
-        for i, b in enumerate(bg):
-            _, labels, stats, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
-            small = stats[:, cv2.CC_STAT_AREA] <= max_area
-            small[0] = False
-            holes[i] = small[labels]
-        return torch.where(torch.from_numpy(holes)[:, None], 0.1, mask)
 
     svp.fill_holes_in_mask_scores = fill_holes_cpu
     torch.set_grad_enabled(False)
@@ -170,36 +153,14 @@ def run_reference(out: Path) -> None:
 
 # ---------------------------------------------------------------------- ours
 def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], dict]:
-    sys.path.insert(0, str(ROOT))
     from dataclasses import replace
 
-    from PIL import Image
-
-    from core.sam2.checkpoint import load_model
-    from core.sam2.model import Sam2Model
-    from core.types import Direction, Prompt, VideoInfo
+    from core.types import Direction, Prompt
     from core.video import VideoSession
     from core.video.memory_policy import SamuraiMemory
 
-    paths = sorted(frames_dir(out, video).glob("*.jpg"))
-
-    class Frames:
-        def __init__(self) -> None:
-            w, h = Image.open(paths[0]).size
-            self.info = VideoInfo(w, h, len(paths), 24.0)
-
-        def __len__(self) -> int:
-            return len(paths)
-
-        def get(self, i: int) -> np.ndarray:
-            return np.asarray(Image.open(paths[i]).convert("RGB"))
-
-    model = load_model(checkpoint_path(out, video))
-    if IMAGE_SIZE != model.image_size:
-        resized = Sam2Model(model.config.replace(image_size=IMAGE_SIZE))
-        resized.load_state_dict(model.state_dict())
-        model = resized.eval()
-    session = VideoSession(model, Frames(), keep_logits=True)
+    session = VideoSession(parity_model(checkpoint_path(out, video), IMAGE_SIZE), JpegFrames(frames_dir(out, video)),
+                           keep_logits=True)
     session.set_memory_policy(1, replace(SamuraiMemory(), **overrides(video)))
     x, y = CLICKS[video]
     session.add_prompt(Prompt(0, 1, np.array([[x, y]], np.float32), np.array([1], np.int32)))
@@ -251,7 +212,6 @@ def compare(out: Path) -> dict:
 
 
 def write_frames(out: Path) -> None:
-    sys.path.insert(0, str(ROOT))
     from PIL import Image
 
     from core.frames import open_frames
@@ -268,8 +228,7 @@ def main() -> None:
         sys.exit(__doc__)
     out = Path(sys.argv[2])
     if sys.argv[1] == "checkpoint":
-        sys.path.insert(0, str(ROOT))
-        make_checkpoints(out)
+            make_checkpoints(out)
     elif sys.argv[1] == "frames":
         write_frames(out)
     elif sys.argv[1] == "reference":

@@ -56,21 +56,11 @@ def run_official(out_dir: Path) -> None:
 
     sys.path.insert(0, str(ROOT))
     from bench.parity.official import import_official
+    from bench.parity.policy_harness import fill_holes_cpu
 
     import_official()
-    import cv2
     import sam2.sam2_video_predictor as svp
     from sam2.build_sam import build_sam2_video_predictor
-
-    def fill_holes_cpu(mask: torch.Tensor, max_area: int) -> torch.Tensor:
-        bg = (mask <= 0).squeeze(1).to(torch.uint8).numpy()
-        holes = np.zeros(bg.shape, bool)
-        for i, b in enumerate(bg):
-            n, labels, stats, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
-            small = stats[:, cv2.CC_STAT_AREA] <= max_area
-            small[0] = False
-            holes[i] = small[labels]
-        return torch.where(torch.from_numpy(holes)[:, None], 0.1, mask)
 
     svp.fill_holes_in_mask_scores = fill_holes_cpu
     torch.set_grad_enabled(False)
