@@ -15,6 +15,8 @@ rules) runs in the official SAM 2 reference venv with the VOT toolkit it imports
   .venv/bin/python bench/parity/dam4sam_policy.py frames OUT       (the second video's frames)
   $SAM2_OFFICIAL_PYTHON bench/parity/dam4sam_policy.py reference OUT   (DAM4SAM_DIR, DAM4SAM_PYLIB)
   .venv/bin/python bench/parity/dam4sam_policy.py compare OUT      (runs ours, prints JSON)
+  .venv/bin/python bench/parity/dam4sam_policy.py ours OUT         (ours only: rows and counts,
+                                                                    to search settings quickly)
 
 Their setting, and how the harness gives our engine the same (nothing of the app changes):
 - their tracker resizes each frame with torchvision's ``resize`` on the float tensor (bilinear,
@@ -46,6 +48,16 @@ joins the DRM): random masks reach every border of the frame, so every box IoU i
 the addition could not act at 0.7; on the reference side the literal in ``track``'s source is
 replaced in memory (the file is not changed), on ours ``Dam4samMemory.max_alt_box_iou``.
 PARITY_IMAGE_SIZE (default 1024) runs the same weights at another input size, as video_parity.
+
+Per-token offsets (unset: nothing changes), added after the three above, to make the remaining
+store branches act: ``DAM4SAM_IOU_TOKEN_OFFSET`` ("dog=a:b:c": added to the IoU head's bias of
+multimask outputs 1-3, which orders them; a near tie makes the chosen token, and so the chosen
+mask's area, change between frames) and ``DAM4SAM_MASK_TOKEN_OFFSET`` ("dog=a:b:c": channel 0 made
+constant as above and each offset added to that output's channel-0 hypernetwork bias; a large
+offset on the chosen token makes it cover the frame, so no alternative reaches outside it), both
+parsed by bench/parity/policy_weights.py. DAM4SAM_FRAMES (default 24) takes more frames of the
+dog video (``frames`` writes them); with the gap of 5 the store adds at most every 6th frame, so
+a fifth conditioning frame needs at least 21 frames.
 """
 
 from __future__ import annotations
@@ -72,6 +84,9 @@ IOU_OFFSET = os.environ.get("DAM4SAM_IOU_OFFSET", "0")
 SCORE_OFFSET = os.environ.get("DAM4SAM_SCORE_OFFSET", "0")
 MASK_OFFSET = os.environ.get("DAM4SAM_MASK_OFFSET", "0")
 MAX_BOX_IOU = os.environ.get("DAM4SAM_MAX_BOX_IOU", "0.7")  # the released literal; see below
+IOU_TOKEN_OFFSET = os.environ.get("DAM4SAM_IOU_TOKEN_OFFSET", "")  # "video=a:b:c" (outputs 1-3)
+MASK_TOKEN_OFFSET = os.environ.get("DAM4SAM_MASK_TOKEN_OFFSET", "")
+DRM_SIZE = 4  # the released max_cond_frames_in_attn (conditioning frames attended at most)
 STRIDE = 5  # the released memory_temporal_stride_for_eval
 # the initial mask: an ellipse (centre x, y, half-axes a, b) in video pixels
 INIT_ELLIPSE = {"bedroom": (480, 300, 150, 90), "dog": (640, 400, 220, 160)}
@@ -108,17 +123,23 @@ def derived_counts(rows: list[dict]) -> dict:
     rows[f]: area (positive low-resolution pixels of the chosen mask: absent when 0, the RAM's
     test), n (positive pixels at video size: the DRM's area), cond (a conditioning frame
     when frame f was tracked: 0 and DRM frames added before), memory [(frame, tpos)] attended,
-    iou (best predicted IoU), ratio, gap_ok, alt_box_ious (None: the box test was not reached).
+    iou (best predicted IoU), ratio, gap_ok, alt_box_ious (None: the box test was not reached),
+    candidate (recorded directly: the frame passed the first four tests and its alternatives were
+    examined; the reference: its tracker built a ``Mask`` during ``track``, ours: the policy
+    counted a store candidate).
     The DRM decision follows the released order of tests; "absent skipped" counts frames the
     RAM walk passed over because the object was absent there (between consecutive RAM frames).
     """
     c = {k: 0 for k in ("tracked", "absent_frames", "absent_frames_skipped", "ram_frames", "ram_stride_frames",
                         "drm_frames_attended", "drm_added", "rejected_absent", "rejected_iou",
-                        "rejected_area_ratio", "rejected_gap", "rejected_no_alternative", "rejected_box_iou")}
+                        "rejected_area_ratio", "rejected_gap", "rejected_no_alternative", "rejected_box_iou",
+                        "rejected_area_ratio_with_history", "frames_with_more_cond_than_drm",
+                        "cond_frames_left_out", "store_candidates_recorded")}
     for f, row in enumerate(rows):
         if f == 0:
             continue
         c["tracked"] += 1
+        c["store_candidates_recorded"] += int(row.get("candidate", False))
         c["absent_frames"] += int(row["area"] < 1)
         conds = set(row["cond"])
         ram = sorted({t for t, _ in row["memory"] if t not in conds or t == f - 1}, reverse=True)
@@ -126,6 +147,11 @@ def derived_counts(rows: list[dict]) -> dict:
         c["ram_frames"] += len(ram)
         c["ram_stride_frames"] += sum(1 for t in ram if t != f - 1 and t % STRIDE == 0)
         c["drm_frames_attended"] += len(drm)
+        # more conditioning frames (the prompt and the store's frames) than the DRM attends: the
+        # ones the selection left out (never counting the previous frame, read as a RAM frame)
+        if len(conds) > DRM_SIZE:
+            c["frames_with_more_cond_than_drm"] += 1
+            c["cond_frames_left_out"] += len(conds - {t for t, _ in row["memory"]})
         # the walk: slot 0 steps back by 1 from f - 1, later slots by the stride from the grid
         examined: list[int] = []
         if ram:
@@ -140,6 +166,8 @@ def derived_counts(rows: list[dict]) -> dict:
             c["rejected_iou"] += 1
         elif not 0.8 <= row["ratio"] <= 1.2:
             c["rejected_area_ratio"] += 1
+            # -1: no area history (the first tracked frame); else outside +-20 % of the median
+            c["rejected_area_ratio_with_history"] += int(row["ratio"] >= 0)
         elif not row["gap_ok"]:
             c["rejected_gap"] += 1
         elif not row["alt_box_ious"]:
@@ -254,6 +282,14 @@ def run_reference(out: Path) -> None:
             return res
 
         dt.calculate_overlaps = counted_overlaps
+        masks_made = [0]  # Mask(...) is built only for a store candidate (the alternatives and the chosen box)
+        released_mask = dt.Mask
+
+        def counted_mask(*args, **kwargs):
+            masks_made[0] += 1
+            return released_mask(*args, **kwargs)
+
+        dt.Mask = counted_mask
         added: list[int] = []
         add_to_drm = predictor.add_to_drm
 
@@ -275,6 +311,7 @@ def run_reference(out: Path) -> None:
             last_added = tracker.last_added
             seen.clear()
             box_ious.append([])
+            masks_made[0] = 0
             res = tracker.track(images[f])
             o = tracker.inference_state["output_dict"]["non_cond_frame_outputs"][f]
             ious = np.asarray(o["all_pred_masks"][1], np.float32)
@@ -282,7 +319,7 @@ def run_reference(out: Path) -> None:
             ratio, gap_ok = gate_values(tracker.object_sizes, int(res["pred_mask"].sum()), f, last_added)
             rows.append({"area": n, "n": int(res["pred_mask"].sum()), "cond": cond, "memory": seen[0] if seen else [], "iou": float(ious.max()),
                          "ratio": ratio, "gap_ok": gap_ok, "max_box": per_video(MAX_BOX_IOU, video), "alt_box_ious": box_ious[-1] or None,
-                         "score": float(o["object_score_logits"].flatten()[0])})
+                         "score": float(o["object_score_logits"].flatten()[0]), "candidate": masks_made[0] > 0})
             records[f"{f}.logits"] = o["pred_masks"][0, 0].float().numpy()
             records[f"{f}.mask"] = np.packbits(res["pred_mask"] > 0)
             records[f"{f}.iou"] = np.array([float(ious.max())])
@@ -295,6 +332,7 @@ def run_reference(out: Path) -> None:
         np.savez_compressed(out / f"dam4sam_ref_{video}_{IMAGE_SIZE}.npz", **records)
         result[video] = {"rows": rows, "added": added, "counts": derived_counts(rows)}
         dt.calculate_overlaps = overlaps
+        dt.Mask = released_mask
     (out / f"dam4sam_ref_{IMAGE_SIZE}.json").write_text(json.dumps(result))
     print(json.dumps({v: r["counts"] for v, r in result.items()}))
 
@@ -386,6 +424,7 @@ def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], list[dict], 
     added: list[int] = []
     areas: list[int] = []
     session._ctx.num_frames = 1  # online, as their tracker: frames seen so far
+    candidates = 0
     try:
         for res in session.propagate(0, Direction.FORWARD):
             f = res.frame
@@ -409,13 +448,42 @@ def run_ours(out: Path, video: str) -> tuple[dict[str, np.ndarray], list[dict], 
                     added.append(f)
                 rows.append({"area": entry.area, "n": n, "cond": sorted(set(trk.cond) | {t for t in st.drm if t < f}),
                              "memory": seen[-1], "iou": float(m.iou), "ratio": ratio, "gap_ok": gap_ok, "max_box": per_video(MAX_BOX_IOU, video),
-                             "alt_box_ious": list(box_ious) or None, "score": float(entry.score.flatten()[0])})
+                             "alt_box_ious": list(box_ious) or None, "score": float(entry.score.flatten()[0]),
+                             "candidate": st.counts.get("store_candidate", 0) > candidates})
+                candidates = st.counts.get("store_candidate", 0)
             box_ious.clear()
             session._ctx.num_frames = min(f + 2, len(frames))
     finally:
         Dam4samPolicy.select = select
         dmod._box_iou = box_iou
     return records, rows, added, dict(session.track_state(1).policy_state.counts)
+
+
+ROW_KEYS = ("area", "n", "iou", "ratio", "score", "memory", "alt_box_ious", "cond", "candidate")
+
+
+def settings(video: str) -> dict:
+    from bench.parity.policy_weights import offsets
+
+    s = {"iou_offset": per_video(IOU_OFFSET, video), "score_offset": per_video(SCORE_OFFSET, video),
+         "mask_offset": per_video(MASK_OFFSET, video), "max_alt_box_iou": per_video(MAX_BOX_IOU, video)}
+    if offsets(IOU_TOKEN_OFFSET, video) is not None:
+        s["iou_token_offsets"] = offsets(IOU_TOKEN_OFFSET, video)
+    if offsets(MASK_TOKEN_OFFSET, video) is not None:
+        s["mask_token_offsets"] = offsets(MASK_TOKEN_OFFSET, video)
+    return s
+
+
+def ours_only(out: Path) -> dict:
+    """Our side alone, per video: the rows that decide each branch and the counts."""
+    report = {}
+    for video in VIDEOS:
+        _, rows, added, counts = run_ours(out, video)
+        report[video] = {"settings": settings(video), "drm_added": added, "counts": derived_counts(rows),
+                         "our_policy_counters": counts,
+                         "rows": [{"f": f, "n": r["n"], "iou": round(r["iou"], 4), "ratio": round(r["ratio"], 3),
+                                   "cond": r["cond"], "alt_box_ious": r["alt_box_ious"]} for f, r in enumerate(rows)]}
+    return report
 
 
 def compare(out: Path) -> dict:
@@ -440,18 +508,19 @@ def compare(out: Path) -> dict:
         memory_same = [f for f in range(1, len(rows)) if [tuple(x) for x in rows[f]["memory"]] != [tuple(x) for x in ref_rows[f]["memory"]]]
         ours_counts = derived_counts(rows)
         report[video] = {
-            "settings": {"iou_offset": per_video(IOU_OFFSET, video), "score_offset": per_video(SCORE_OFFSET, video),
-                         "mask_offset": per_video(MASK_OFFSET, video), "max_alt_box_iou": per_video(MAX_BOX_IOU, video)},
+            "settings": settings(video),
             "frames": len(frames), "max_abs_logit_diff": worst_logit, "min_mask_iou": worst_iou,
             "drm_added": {"reference": ref_all[video]["added"], "ours": added},
             "memory_frames_differ_on": memory_same,
             "max_alt_box_iou_diff": box_diff,
+            "counts_equal": ours_counts == ref_all[video]["counts"],
             "pass": (len(frames) == NUM_FRAMES and worst_logit <= 1e-3 and worst_iou >= 0.999
-                     and added == ref_all[video]["added"] and not memory_same and box_diff <= 1e-9),
+                     and added == ref_all[video]["added"] and not memory_same and box_diff <= 1e-9
+                     and ours_counts == ref_all[video]["counts"]),
             "reference_counts": ref_all[video]["counts"], "our_counts": ours_counts, "our_policy_counters": counts,
             "per_frame": per_frame,
-            "reference_rows": [{k: r[k] for k in ("area", "n", "iou", "ratio", "score", "memory", "alt_box_ious")} for r in ref_rows],
-            "our_rows": [{k: r[k] for k in ("area", "n", "iou", "ratio", "score", "memory", "alt_box_ious")} for r in rows],
+            "reference_rows": [{k: r.get(k) for k in ROW_KEYS} for r in ref_rows],
+            "our_rows": [{k: r.get(k) for k in ROW_KEYS} for r in rows],
         }
     return report
 
@@ -465,11 +534,15 @@ def make_checkpoints(out: Path) -> None:
 
     if not (out / "tiny_random.pt").is_file():
         make_checkpoint(out)
+    from bench.parity.policy_weights import offsets
+
     base = torch.load(out / "tiny_random.pt", weights_only=True)
     for video in VIDEOS:
         sd = {k: v.clone() for k, v in base["model"].items()}
         sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"] += per_video(IOU_OFFSET, video)
         sd["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += per_video(SCORE_OFFSET, video)
+        for k, d in enumerate(offsets(IOU_TOKEN_OFFSET, video) or [], start=1):  # 0: the single mask
+            sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += d
         delta = per_video(MASK_OFFSET, video)
         if delta:
             sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
@@ -478,6 +551,14 @@ def make_checkpoints(out: Path) -> None:
             sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
             # the third multimask token: the mask these weights choose (the highest predicted IoU)
             sd["sam_mask_decoder.output_hypernetworks_mlps.3.layers.2.bias"][0] += delta
+        token_deltas = offsets(MASK_TOKEN_OFFSET, video)
+        if token_deltas is not None:  # as policy_weights.make_variants does
+            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0
+            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
+            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0
+            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
+            for k, d in enumerate(token_deltas, start=1):
+                sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += d
         torch.save({**base, "model": sd}, checkpoint_path(out, video))
 
 
@@ -495,7 +576,7 @@ def write_frames(out: Path) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) != 3 or sys.argv[1] not in ("checkpoint", "frames", "reference", "compare"):
+    if len(sys.argv) != 3 or sys.argv[1] not in ("checkpoint", "frames", "reference", "compare", "ours"):
         sys.exit(__doc__)
     out = Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
@@ -505,6 +586,8 @@ def main() -> None:
         write_frames(out)
     elif sys.argv[1] == "reference":
         run_reference(out)
+    elif sys.argv[1] == "ours":
+        print(json.dumps(ours_only(out), indent=1))
     else:
         result = compare(out)
         print(json.dumps({v: {k: x for k, x in r.items() if k not in ("per_frame", "reference_rows", "our_rows")}
