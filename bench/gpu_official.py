@@ -30,6 +30,7 @@ from bench.gpu_common import (  # noqa: E402
     BOX, CLICKS, FRAMES, IMAGE, ROOT, SUB, VIDEO, WORK, YAML, case_arrays, compare_records,
     click_stats, emit, image_cases, load_rgb, section, sync,
 )
+from bench.parity.policy_harness import fill_holes_cpu  # noqa: E402
 
 SMOKE = os.environ.get("GPUCHK_SMOKE") == "1"
 IMAGE_SIZE = 256 if SMOKE else 1024
@@ -60,19 +61,6 @@ def import_official() -> str:
         sam2._C = module
         return "official CUDA kernel (sam2._C built on the device)"
     return "none (no sam2._C)"
-
-
-def opencv_holes(mask: torch.Tensor, max_area: int) -> torch.Tensor:
-    import cv2
-
-    bg = (mask <= 0).squeeze(1).to("cpu", torch.uint8).numpy()
-    holes = np.zeros(bg.shape, bool)
-    for i, b in enumerate(bg):
-        _, labels, stats, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
-        small = stats[:, cv2.CC_STAT_AREA] <= max_area
-        small[0] = False
-        holes[i] = small[labels]
-    return torch.where(torch.from_numpy(holes).to(mask.device)[:, None], 0.1, mask)
 
 
 def overrides() -> list[str]:
@@ -146,7 +134,7 @@ def correct(frames: int) -> None:
     import sam2.sam2_video_predictor as svp
 
     if "kernel" not in holes:  # compare like with like: ours always fills holes
-        svp.fill_holes_in_mask_scores = opencv_holes
+        svp.fill_holes_in_mask_scores = fill_holes_cpu
         holes = "OpenCV equivalent of the official kernel (sam2._C not built)"
     emit("official_setup", {"hole_filling": holes, "device": DEVICE})
     torch.set_grad_enabled(False)

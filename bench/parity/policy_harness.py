@@ -54,16 +54,17 @@ def parity_model(checkpoint: Path, image_size: int):
 
 
 def fill_holes_cpu(mask, max_area: int):
-    """The official CUDA kernel's hole filling, on the CPU: background components (8-connected,
-    logits <= 0) of at most ``max_area`` pixels set to 0.1. mask: (N, 1, H, W) float logits."""
+    """The official CUDA kernel's hole filling, labelled on the CPU with OpenCV: background
+    components (8-connected, logits <= 0) of at most ``max_area`` pixels set to 0.1.
+    mask: (N, 1, H, W) float logits on any device; the result stays on it."""
     import cv2
     import torch
 
-    bg = (mask <= 0).squeeze(1).to(torch.uint8).numpy()
+    bg = (mask <= 0).squeeze(1).to("cpu", torch.uint8).numpy()
     holes = np.zeros(bg.shape, bool)
     for i, b in enumerate(bg):
         _, labels, stats, _ = cv2.connectedComponentsWithStats(b, connectivity=8)
         small = stats[:, cv2.CC_STAT_AREA] <= max_area
         small[0] = False
         holes[i] = small[labels]
-    return torch.where(torch.from_numpy(holes)[:, None], 0.1, mask)
+    return torch.where(torch.from_numpy(holes).to(mask.device)[:, None], 0.1, mask)
