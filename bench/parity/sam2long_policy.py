@@ -41,6 +41,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from bench.parity.policy_harness import JpegFrames, parity_model, per_video  # noqa: E402
+from bench.parity.policy_weights import offsets  # noqa: E402
 
 VIDEOS = {
     "bedroom": ROOT.parent / "shared" / "data" / "frames" / "bedroom",
@@ -67,7 +68,7 @@ def frames_dir(out: Path, video: str) -> Path:
 def settings(video: str) -> dict:
     s = {"num_pathways": NUM_PATHWAYS, "iou_threshold": per_video(IOU_THRE, video),
          "uncertainty": per_video(UNCERTAINTY, video)}
-    if checkpoint_path(Path("."), video).name != "tiny_random.pt":
+    if offsets(IOU_TOKEN_OFFSET, video) is not None or offsets(MASK_OFFSET, video) is not None:
         s["weights"] = {"iou_offsets": IOU_TOKEN_OFFSET, "mask_offsets": MASK_OFFSET}
     return s
 
