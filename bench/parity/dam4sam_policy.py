@@ -534,31 +534,18 @@ def make_checkpoints(out: Path) -> None:
 
     if not (out / "tiny_random.pt").is_file():
         make_checkpoint(out)
-    from bench.parity.policy_weights import offsets
+    from bench.parity.policy_weights import apply_offsets, offsets
 
     base = torch.load(out / "tiny_random.pt", weights_only=True)
     for video in VIDEOS:
         sd = {k: v.clone() for k, v in base["model"].items()}
         sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"] += per_video(IOU_OFFSET, video)
         sd["sam_mask_decoder.pred_obj_score_head.layers.2.bias"] += per_video(SCORE_OFFSET, video)
-        for k, d in enumerate(offsets(IOU_TOKEN_OFFSET, video) or [], start=1):  # 0: the single mask
-            sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += d
         delta = per_video(MASK_OFFSET, video)
         if delta:
-            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
-            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
-            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0  # the high-resolution features added before GELU
-            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
             # the third multimask token: the mask these weights choose (the highest predicted IoU)
-            sd["sam_mask_decoder.output_hypernetworks_mlps.3.layers.2.bias"][0] += delta
-        token_deltas = offsets(MASK_TOKEN_OFFSET, video)
-        if token_deltas is not None:  # as policy_weights.make_variants does
-            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0
-            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
-            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0
-            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
-            for k, d in enumerate(token_deltas, start=1):
-                sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += d
+            apply_offsets(sd, None, [0.0, 0.0, delta])
+        apply_offsets(sd, offsets(IOU_TOKEN_OFFSET, video), offsets(MASK_TOKEN_OFFSET, video))
         torch.save({**base, "model": sd}, checkpoint_path(out, video))
 
 

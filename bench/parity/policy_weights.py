@@ -43,14 +43,20 @@ def make_variants(out: Path, videos: list[str], iou_spec: str, mask_spec: str) -
         if path.name == "tiny_random.pt":
             continue
         sd = {k: v.clone() for k, v in base["model"].items()}
-        for k, delta in enumerate(offsets(iou_spec, video) or [], start=1):
-            sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += delta
-        mask_offsets = offsets(mask_spec, video)
-        if mask_offsets is not None:
-            sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
-            sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
-            sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0  # the high-resolution term added before GELU
-            sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
-            for k, delta in enumerate(mask_offsets, start=1):
-                sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += delta
+        apply_offsets(sd, offsets(iou_spec, video), offsets(mask_spec, video))
         torch.save({**base, "model": sd}, path)
+
+
+def apply_offsets(sd: dict, iou_offsets: list[float] | None, mask_offsets: list[float] | None) -> None:
+    """Change the state dict ``sd`` in place: ``iou_offsets`` added to the IoU head's last bias of
+    multimask outputs 1-3; with ``mask_offsets``, the upscaled embedding's channel 0 made constant
+    and each offset added to that output's channel-0 hypernetwork bias (see the module's doc)."""
+    for k, delta in enumerate(iou_offsets or [], start=1):  # output 0 is the single mask
+        sd["sam_mask_decoder.iou_prediction_head.layers.2.bias"][k] += delta
+    if mask_offsets is not None:
+        sd["sam_mask_decoder.output_upscaling.3.weight"][:, 0] = 0.0  # ConvTranspose2d (in, out, 2, 2)
+        sd["sam_mask_decoder.output_upscaling.3.bias"][0] = 1.0
+        sd["sam_mask_decoder.conv_s0.weight"][0] = 0.0  # the high-resolution term added before GELU
+        sd["sam_mask_decoder.conv_s0.bias"][0] = 0.0
+        for k, delta in enumerate(mask_offsets, start=1):
+            sd[f"sam_mask_decoder.output_hypernetworks_mlps.{k}.layers.2.bias"][0] += delta
