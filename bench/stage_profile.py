@@ -145,7 +145,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=6)
     ap.add_argument("--objects", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads, both sides (0: the official torch's default, ours adapts: core/cpu_threads.py)")
     ap.add_argument("--contend", type=int, default=0, metavar="N", help="N busy processes through the run")
     ap.add_argument("--official", default=os.environ.get("SAM2_OFFICIAL"))
     ap.add_argument("--official-python", default=os.environ.get("SAM2_OFFICIAL_PYTHON"))
@@ -159,6 +160,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["MASKLET_THREADS"] = "fixed"
     sides = args.sides.split(",")
     result: dict = {"frames": args.frames, "objects": args.objects, "threads": torch.get_num_threads(),
                     "contend": args.contend, "cores": os.cpu_count()}

@@ -87,6 +87,8 @@ def click(frame: int, obj_id: int, xy: tuple[float, float]):
 
 
 def ours(ckpt: Path, frames: int, first_clicks: int = 1, long_video: Path | None = None) -> dict:
+    import torch
+
     from core.frames import open_frames
     from core.sam2.checkpoint import load_model
     from core.types import Direction
@@ -130,13 +132,15 @@ def ours(ckpt: Path, frames: int, first_clicks: int = 1, long_video: Path | None
         session = VideoSession(model, open_frames(FOLDER))
         for i in range(n_obj):
             session.add_prompt(click(0, i + 1, CLICKS[i]))
-        per = []
+        per, threads = [], []
         t = time.perf_counter()
         for _ in session.propagate(direction=Direction.FORWARD, end_frame=frames):
             now = time.perf_counter()
             per.append(now - t)
+            threads.append(torch.get_num_threads())
             t = now
         out[f"per_frame_{n_obj}obj_s"] = per[1:]
+        out[f"threads_{n_obj}obj"] = threads[1:]  # torch's count after each frame (core/cpu_threads.py)
     return out
 
 
@@ -158,7 +162,8 @@ def main() -> None:
                     help="the official sam2 checkout (default: $SAM2_OFFICIAL; unset: ours only)")
     ap.add_argument("--official-python", default=os.environ.get("SAM2_OFFICIAL_PYTHON"),
                     help="the interpreter of the official's venv (default: $SAM2_OFFICIAL_PYTHON)")
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch threads, both sides (0: the official torch's default, ours adapts: core/cpu_threads.py)")
     ap.add_argument("--first-clicks", type=int, default=1,
                     help="ours: first clicks per video, each on a freshly opened video (median reported)")
     ap.add_argument("--long-video", type=float, default=0.0, metavar="MINUTES",
@@ -167,6 +172,8 @@ def main() -> None:
                     help="ours: bf16 runs as the app does when bfloat16 is chosen (CPU autocast)")
     ap.add_argument("--contend", type=int, default=0, metavar="N",
                     help="run N busy processes (one core each) through the whole benchmark")
+    ap.add_argument("--official-first", action="store_true",
+                    help="run the official before ours (for interleaved ABBA runs)")
     args = ap.parse_args()
     if args.official and not args.official_python:
         ap.error("the official side needs SAM2_OFFICIAL_PYTHON (or --official-python): see bench/parity/README.md")
@@ -176,6 +183,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["MASKLET_THREADS"] = "fixed"
     result: dict = {"frames": args.frames, "threads": torch.get_num_threads(), "model": "sam2.1 tiny, random weights",
                     "precision": args.precision, "contend": args.contend, "cores": os.cpu_count(),
                     "host_gemm_gflops_before": host_gflops()}
@@ -205,7 +213,7 @@ def busy_processes(n: int) -> Iterator[None]:
 
 
 def run(args: argparse.Namespace, result: dict) -> None:
-    """Ours, then the official where it is set up, into ``result``."""
+    """Ours and the official where it is set up (ours first unless --official-first), into ``result``."""
     from core.sam2.config import config_for
     from tests.sam2_helpers import save_random_checkpoint
 
@@ -220,10 +228,12 @@ def run(args: argparse.Namespace, result: dict) -> None:
         from core.checkpoints.accelerate import autocast
         from core.checkpoints.runtime import ResolvedRuntime
 
-        with autocast(ResolvedRuntime("cpu", args.precision, False)):
-            result["ours"] = summary(ours(ckpt, args.frames, args.first_clicks, long_video))
-        print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)
-        if args.official:
+        def run_ours() -> None:
+            with autocast(ResolvedRuntime("cpu", args.precision, False)):
+                result["ours"] = summary(ours(ckpt, args.frames, args.first_clicks, long_video))
+            print(json.dumps({"ours": result["ours"]}), file=sys.stderr, flush=True)
+
+        def run_official() -> None:
             proc = subprocess.run(
                 [args.official_python, "-c", OFFICIAL, args.official, str(ckpt), str(FOLDER), str(args.frames),
                  str(args.threads), json.dumps(CLICKS), str(ROOT)],
@@ -234,6 +244,12 @@ def run(args: argparse.Namespace, result: dict) -> None:
                 result["official_error"] = proc.stderr[-2000:]
             else:
                 result["official"] = summary(json.loads(lines[-1][7:]))
+
+        order = [run_official, run_ours] if args.official_first else [run_ours, run_official]
+        result["order"] = "official, ours" if args.official_first else "ours, official"
+        for side in order:
+            if side is run_ours or args.official:
+                side()
 
 
 if __name__ == "__main__":

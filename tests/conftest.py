@@ -29,6 +29,9 @@ def isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: py
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("MASKLET_HOME", str(home))
+    # torch's thread count stays fixed: results do not depend on what else runs on the machine
+    # (tests/test_cpu_threads.py turns adapting on where it is the subject)
+    monkeypatch.setenv("MASKLET_THREADS", "fixed")
     try:
         from PySide6.QtCore import QSettings
     except ImportError:  # pragma: no cover - PySide6 is a hard dependency

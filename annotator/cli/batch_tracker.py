@@ -12,6 +12,7 @@ asked for into the job's staging folder. So a video's masks are those ``masklet 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 
@@ -58,6 +59,9 @@ class SessionTracker:
         from core.sam2.device import pick_device
 
         torch.set_num_threads(settings.cpus_per_video)
+        # A worker's share of the cores is set by the run: its sessions keep that count instead
+        # of taking threads for the other workers' busy ones (core/cpu_threads.py).
+        os.environ["MASKLET_THREADS"] = "fixed"
         self.settings = settings
         self._device = pick_device(settings.device)
         self.device = str(self._device)

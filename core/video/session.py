@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.allocator import for_clicks, for_tracking, release_free_memory
+from core.cpu_threads import AdaptiveThreads, adaptive_enabled
 from core.video.alternatives import alternative_masks
 from core.video.features import FeatureCache
 from core.video.legs import Leg, Pass, passes
@@ -45,6 +46,9 @@ class VideoSession:
     spare_memory_mb: memory features (and logits) of tracked frames kept beyond what tracking
     needs, most recent first, so that a correction click on such a frame sees the same memories
     as in the official predictor (which keeps all); 0 keeps only what tracking needs.
+    adapt_threads: on the CPU, set torch's thread count between frames from how many threads
+    other programs keep busy (core.cpu_threads); None: unless ``MASKLET_THREADS`` says
+    otherwise. False keeps the caller's count (a batch worker given its share of the cores).
     """
 
     def __init__(
@@ -57,9 +61,12 @@ class VideoSession:
         fill_hole_area: int = 8,
         corrections_as_conditioning: bool = False,
         spare_memory_mb: float = 32.0,
+        adapt_threads: bool | None = None,
     ) -> None:
         for_clicks()
         self.model = model
+        adapt = adaptive_enabled() if adapt_threads is None else adapt_threads
+        self._threads = AdaptiveThreads() if adapt and model.device.type == "cpu" else None
         self.frames = frames
         self.num_frames = len(frames)
         if self.num_frames < 1:
@@ -187,6 +194,7 @@ class VideoSession:
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
         for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
+        self._adapt_threads()
         feats = self._features.get(frame)
         outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
@@ -259,6 +267,7 @@ class VideoSession:
             for step, frame in enumerate(order):
                 if cancel is not None and cancel():
                     return
+                self._adapt_threads()
                 if step % READ_AHEAD_FRAMES == 0:
                     self._read_ahead(order[step + 1 : step + 1 + 2 * READ_AHEAD_FRAMES])
                 feats: ImageFeatures = self._features.get(frame)
@@ -291,6 +300,10 @@ class VideoSession:
                 yield FrameResult(frame, masks)
                 yield from self._revised(tracks, locked, with_logits, final=False)
             yield from self._revised(tracks, locked, with_logits, final=True)
+
+    def _adapt_threads(self) -> None:
+        if self._threads is not None:
+            self._threads.update()
 
     def _revised(self, tracks: list[ObjectTrack], locked: Callable[[int, int], bool] | None, with_logits: bool,
                  final: bool) -> Iterator[FrameResult]:
