@@ -61,9 +61,15 @@ def make_engine(model: Any, frames: FrameSource, feature_cache_frames: int) -> A
 
     A click on an already tracked frame becomes a conditioning frame, so a correction carries
     forward through every later propagation (the official default re-tracks such a frame
-    without its clicks, which silently undoes the correction).
+    without its clicks, which silently undoes the correction). With the model on a GPU, a
+    video decodes on the GPU's video decoder where it can (core.frames.video), so the CPU is
+    not what a fast GPU waits for.
     """
+    from core.frames.video import VideoFrames
     from core.video import VideoSession
+
+    if isinstance(frames, VideoFrames) and model.device.type == "cuda":
+        frames.use_gpu_decoder()
 
     return VideoSession(model, frames, feature_cache_frames=feature_cache_frames, corrections_as_conditioning=True)
 

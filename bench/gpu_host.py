@@ -7,6 +7,12 @@ low-resolution logits (bilinear to the video, threshold, RLE through run boundar
 synchronised), with the host's share (the frame's copy to the device, the boundaries' copy back
 and the RLE string) included. Emits one section, "host_on_device".
 
+Decoding on the GPU's video decoder (``VideoFrames.use_gpu_decoder``, NVDEC through PyAV) is
+checked and timed too, on bedroom.mp4 (540p) and on the same frames scaled to 1080p and encoded
+here: every frame compared bit for bit with the CPU decoder's, and the host's CPU time per frame
+(``time.process_time``, all threads: what the host still spends on a frame the GPU decodes)
+against the CPU decoder's. Emits "decode_on_device".
+
   python bench/gpu_host.py          (part of bench/gpu_checklist.py; on a CPU it checks the same
                                      code on CPU tensors)
 """
@@ -23,7 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.gpu_common import emit  # noqa: E402
+from bench.gpu_common import VIDEO, emit  # noqa: E402
 from core.video.device_preprocess import frame_to_model_input, model_input  # noqa: E402
 from core.video.preprocess import frame_to_input  # noqa: E402
 from bench.host_overhead import stand_in_logits  # noqa: E402
@@ -75,6 +81,43 @@ def main() -> None:
             row[f"masks_{n_obj}obj_ms"] = _median_ms(lambda e=dev_entries: to_object_masks(e, (h, w), False))
         out[name] = row
     emit("host_on_device", out)
+    emit("decode_on_device", decode_rows())
+
+
+def _decode_all(path: Path, frames: int, gpu: bool) -> tuple[list[np.ndarray], dict]:
+    """Frames 1..frames-1 read in order; the process's CPU time (all threads) and wall time per frame."""
+    from core.frames.video import VideoFrames
+
+    src = VideoFrames(path, cache_mb=0)
+    try:
+        on_gpu = src.use_gpu_decoder() if gpu else False
+        src.get(0)
+        cpu, wall = time.process_time(), time.perf_counter()
+        got = [src.get(i) for i in range(1, frames)]
+        n = frames - 1
+        stats = {"gpu_decoding": on_gpu, "host_cpu_ms_per_frame": round(1000 * (time.process_time() - cpu) / n, 3),
+                 "wall_ms_per_frame": round(1000 * (time.perf_counter() - wall) / n, 3)}
+    finally:
+        src.close()
+    return got, stats
+
+
+def decode_rows() -> dict:
+    import tempfile
+
+    from bench.host_overhead import make_1080p
+
+    rows: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        big = Path(tmp) / "bedroom_1080p.mp4"
+        make_1080p(big, 60, source=VIDEO)
+        for name, path in (("540p", VIDEO), ("1080p", big)):
+            cpu_frames, cpu_stats = _decode_all(path, 60, gpu=False)
+            gpu_frames, gpu_stats = _decode_all(path, 60, gpu=True)
+            rows[name] = {"cpu": cpu_stats, "gpu": gpu_stats,
+                          "frames_equal": sum(bool(np.array_equal(a, b)) for a, b in zip(cpu_frames, gpu_frames)),
+                          "frames": len(cpu_frames)}
+    return rows
 
 
 if __name__ == "__main__":

@@ -57,10 +57,11 @@ class StandInOutput:
     iou: float
 
 
-def make_1080p(path: Path, frames: int) -> None:
+def make_1080p(path: Path, frames: int, source: Path = DOG) -> None:
+    """``frames`` frames of ``source`` scaled to 1920 x 1080 and encoded as H.264 (crf 18) at ``path``."""
     import av
 
-    src = av.open(str(DOG))
+    src = av.open(str(source))
     out = av.open(str(path), "w")
     try:
         stream = out.add_stream("libx264", rate=30)

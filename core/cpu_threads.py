@@ -12,16 +12,18 @@ a thread that finishes its part of a step sleeps and frees its core for a preemp
 On a quiet machine the model keeps one thread per core (4 threads on 2 cores were as fast
 there, but more threads than cores only pay when another program holds some of them).
 
-How many threads of other programs are busy is read, between frames, from the kernel's count
-of runnable threads (``procs_running`` in /proc/stat) minus this process's own runnable
-threads; the median of the last few readings decides, so a program that wakes for a moment
-does not change it. Elsewhere than Linux the count stays as it is.
+How many threads of other programs are busy is read between frames: the runnable threads of
+other processes at the model thread's priority or above (/proc; when the kernel's count of
+runnable threads shows none but this process's, nothing more is read). The median of the last
+few readings decides, so a program that wakes for a moment does not change it. Elsewhere than
+Linux the count stays as it is.
 """
 
 from __future__ import annotations
 
 import os
 import statistics
+import time
 from collections import deque
 from pathlib import Path
 from typing import Callable
@@ -29,6 +31,8 @@ from typing import Callable
 import torch
 
 READINGS = 3  # readings whose median decides
+MIN_INTERVAL_S = 1.0  # at most one reading a second: a reading may look at every thread of the system
+_clock = time.monotonic
 _PROC = Path("/proc")
 _quiet_count: int | None = None  # torch's count before any adapting: one per core by default
 
@@ -49,9 +53,9 @@ def threads_for(cores: int, busy_elsewhere: int) -> int:
 
 
 def runnable_elsewhere(proc: Path = _PROC) -> int | None:
-    """Threads of other processes that are running or ready to run now; None where the kernel
-    does not say (not Linux). This process's own runnable threads (the caller among them) are
-    left out."""
+    """Threads of other processes that are running or ready to run now at this thread's
+    priority or above (a nice 19 indexer takes little from the model: more threads would win
+    nothing against it); None where the kernel does not say (not Linux)."""
     try:
         stat = (proc / "stat").read_text()
     except OSError:
@@ -59,31 +63,52 @@ def runnable_elsewhere(proc: Path = _PROC) -> int | None:
     running = next((int(line.split()[1]) for line in stat.splitlines() if line.startswith("procs_running ")), None)
     if running is None:
         return None
-    return max(0, running - _own_runnable(proc / "self" / "task"))
-
-
-def _own_runnable(tasks: Path) -> int:
+    own = _runnable(proc / "self" / "task")
+    if running - len(own) <= 0:  # the usual quiet case: no need to look at every thread
+        return 0
+    try:
+        mine = _state_and_nice((proc / "thread-self" / "stat").read_text())[1]
+    except (OSError, IndexError, ValueError):
+        mine = 0
+    me = (proc / "self").resolve().name
     count = 0
+    for pid in proc.iterdir():
+        if pid.name.isdigit() and pid.name != me:
+            count += sum(nice <= mine for nice in _runnable(pid / "task"))
+    return count
+
+
+def _state_and_nice(stat: str) -> tuple[str, int]:
+    # "pid (comm) S ppid ...": fields after the last ")" (comm may hold spaces and parentheses);
+    # the state is field 3 of proc(5), the nice value field 19
+    fields = stat.rsplit(")", 1)[1].split()
+    return fields[0], int(fields[16])
+
+
+def _runnable(tasks: Path) -> list[int]:
+    """The nice values of the runnable threads under a /proc/<pid>/task folder."""
+    nices = []
     try:
         entries = list(tasks.iterdir())
     except OSError:
-        return 1  # at least the caller
+        return nices
     for task in entries:
         try:
-            # "pid (comm) S ...": the state follows the last ")" (comm may contain spaces and parens)
-            state = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (OSError, IndexError):
+            state, nice = _state_and_nice((task / "stat").read_text())
+        except (OSError, IndexError, ValueError):
             continue
-        count += state == "R"
-    return max(1, count)
+        if state == "R":
+            nices.append(nice)
+    return nices
 
 
 class AdaptiveThreads:
     """Sets torch's thread count for the calling thread from readings taken between frames.
 
     cores: the count on a quiet machine (default: ``quiet_count()``, one per core unless the
-    process set another before). ``update()`` takes a reading and sets the count
-    that the median of the last ``READINGS`` readings asks for; it returns the count in effect.
+    process set another before). ``update()`` takes a reading (at most one per MIN_INTERVAL_S)
+    and sets the count that the median of the last ``READINGS`` readings asks for; it returns
+    the count in effect.
     read and set_threads are injectable for tests.
     """
 
@@ -97,9 +122,14 @@ class AdaptiveThreads:
         self._read = read or (lambda: runnable_elsewhere())
         self._set = set_threads or torch.set_num_threads
         self._readings: deque[int] = deque(maxlen=READINGS)
+        self._last = -float("inf")
         self.threads = torch.get_num_threads()
 
     def update(self) -> int:
+        now = _clock()
+        if now - self._last < MIN_INTERVAL_S:
+            return self.threads
+        self._last = now
         reading = self._read()
         if reading is None:
             return self.threads

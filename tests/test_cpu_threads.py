@@ -19,32 +19,51 @@ def test_two_more_threads_per_busy_thread_elsewhere_up_to_twice_the_cores(cores:
     assert threads_for(cores, busy) == expected
 
 
-def _fake_proc(root: Path, procs_running: int | None, own_states: list[str]) -> Path:
+def _stat(tid: int, state: str, nice: int) -> str:
+    # a command name with spaces and a parenthesis must not shift the fields; nice is field 19
+    rest = " ".join(["1"] * 15)
+    return f"{tid} (pt main) x) {state} {rest} {nice} 1 0\n"
+
+
+def _fake_proc(root: Path, procs_running: int | None, processes: dict[int, list[tuple[str, int]]], me: int = 7,
+               my_nice: int = 0) -> Path:
+    """A /proc with the kernel's count and, per pid, its threads' (state, nice); ``me`` is "self"."""
     root.mkdir()
     lines = ["cpu  1 2 3 4", "ctxt 99"] + ([f"procs_running {procs_running}"] if procs_running is not None else [])
     (root / "stat").write_text("\n".join(lines + ["procs_blocked 0"]) + "\n")
-    tasks = root / "self" / "task"
-    tasks.mkdir(parents=True)
-    for i, state in enumerate(own_states):
-        (tasks / str(100 + i)).mkdir()
-        # a command name with spaces and a parenthesis must not shift the fields
-        (tasks / str(100 + i) / "stat").write_text(f"{100 + i} (pt main) x) {state} 1 2 3\n")
+    for pid, threads in processes.items():
+        for i, (state, nice) in enumerate(threads):
+            task = root / str(pid) / "task" / str(pid * 100 + i)
+            task.mkdir(parents=True)
+            (task / "stat").write_text(_stat(pid * 100 + i, state, nice))
+    (root / "self").symlink_to(root / str(me))
+    (root / "thread-self").mkdir()
+    (root / "thread-self" / "stat").write_text(_stat(me, "R", my_nice))
     return root
 
 
-def test_runnable_elsewhere_leaves_out_this_processs_own_runnable_threads(tmp_path: Path) -> None:
-    proc = _fake_proc(tmp_path / "proc", procs_running=5, own_states=["R", "S", "R", "S"])
+def test_runnable_elsewhere_counts_other_processes_runnable_threads_at_our_priority_or_above(tmp_path: Path) -> None:
+    proc = _fake_proc(tmp_path / "proc", procs_running=7, processes={
+        7: [("R", 0), ("S", 0), ("R", 0)],  # ours: never counted
+        20: [("R", 0), ("S", 0), ("R", -5)],  # two
+        21: [("R", 19), ("R", 5)],  # nicer than us: not competing for our share
+        22: [("D", 0), ("R", 0)],  # one
+    })
     assert runnable_elsewhere(proc) == 3
+    niced = _fake_proc(tmp_path / "niced", procs_running=7, my_nice=5, processes={
+        7: [("R", 5)], 20: [("R", 0), ("R", 5)], 21: [("R", 19), ("R", 6)]})
+    assert runnable_elsewhere(niced) == 2
 
 
-def test_runnable_elsewhere_counts_the_caller_even_when_its_state_is_unreadable(tmp_path: Path) -> None:
-    proc = _fake_proc(tmp_path / "proc", procs_running=1, own_states=[])
+def test_runnable_elsewhere_reads_no_thread_when_only_ours_are_runnable(tmp_path: Path) -> None:
+    # procs_running counts our two runnable threads only: the other process is not looked at
+    proc = _fake_proc(tmp_path / "proc", procs_running=2, processes={7: [("R", 0), ("R", 0)], 20: [("R", 0)]})
     assert runnable_elsewhere(proc) == 0
 
 
 def test_runnable_elsewhere_is_none_without_the_kernels_count(tmp_path: Path) -> None:
     assert runnable_elsewhere(tmp_path / "absent") is None
-    assert runnable_elsewhere(_fake_proc(tmp_path / "proc", procs_running=None, own_states=["R"])) is None
+    assert runnable_elsewhere(_fake_proc(tmp_path / "proc", procs_running=None, processes={7: [("R", 0)]})) is None
 
 
 def test_runnable_elsewhere_reads_this_machine() -> None:
@@ -55,7 +74,12 @@ def test_runnable_elsewhere_reads_this_machine() -> None:
         assert isinstance(reading, int) and reading >= 0
 
 
-def test_the_median_of_the_last_three_readings_decides() -> None:
+@pytest.fixture
+def every_update_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cpu_threads, "MIN_INTERVAL_S", 0.0)
+
+
+def test_the_median_of_the_last_three_readings_decides(every_update_reads) -> None:
     readings = iter([1, 0, 1, 1, 2, 0, 0, 0])
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=8, read=lambda: next(readings), set_threads=set_to.append)
@@ -65,7 +89,18 @@ def test_the_median_of_the_last_three_readings_decides() -> None:
     assert set_to == [10, 8, 10, 8]  # set only when the count changes
 
 
-def test_no_reading_keeps_the_count() -> None:
+def test_at_most_one_reading_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = {"t": 100.0}
+    monkeypatch.setattr(cpu_threads, "_clock", lambda: now["t"])
+    readings: list[float] = []
+    threads = AdaptiveThreads(cores=2, read=lambda: readings.append(now["t"]) or 1, set_threads=lambda n: None)
+    for t in (100.0, 100.5, 100.99, 101.0, 101.2, 103.0):
+        now["t"] = t
+        threads.update()
+    assert readings == [100.0, 101.0, 103.0]
+
+
+def test_no_reading_keeps_the_count(every_update_reads) -> None:
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=2, read=lambda: None, set_threads=set_to.append)
     before = threads.threads
@@ -80,7 +115,8 @@ def restore_threads():
     torch.set_num_threads(before)
 
 
-def test_propagation_takes_a_thread_per_busy_program_and_gives_it_back(monkeypatch: pytest.MonkeyPatch, restore_threads) -> None:
+def test_propagation_takes_threads_for_a_busy_program_and_gives_them_back(monkeypatch: pytest.MonkeyPatch, restore_threads,
+                                                                         every_update_reads) -> None:
     from core.types import Direction
     from core.video import VideoSession
     from tests.video_helpers import click, moving_square_video, small_model
@@ -103,7 +139,8 @@ def test_propagation_takes_a_thread_per_busy_program_and_gives_it_back(monkeypat
     assert seen == [(0, quiet), (1, busy1), (2, busy1), (3, busy1), (4, quiet), (5, quiet)]
 
 
-def test_fixed_in_the_environment_or_a_batch_worker_keeps_the_count(monkeypatch: pytest.MonkeyPatch, restore_threads) -> None:
+def test_fixed_in_the_environment_or_a_batch_worker_keeps_the_count(monkeypatch: pytest.MonkeyPatch, restore_threads,
+                                                                   every_update_reads) -> None:
     from core.types import Direction
     from core.video import VideoSession
     from tests.video_helpers import click, moving_square_video, small_model

@@ -25,7 +25,7 @@ from core.frames.colour import frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
 from core.frames.index import PtsIndex, open_index
-from core.frames.probe import open_decoder as _open_decoder, reason
+from core.frames.probe import open_decoder as _open_decoder, open_gpu_decoder, reason
 from core.media import VIDEO_EXTENSIONS  # noqa: F401 - re-exported by core.frames
 from core.types import CancelCheck, VideoInfo
 from core.validation.bounds import MAX_FPS
@@ -67,6 +67,7 @@ class VideoFrames(CachedFrames):
             self.index.release()
             raise
         self._stream = self._container.streams.video[0]
+        self._planar: str | None = None  # set while the GPU's decoder decodes (use_gpu_decoder)
         self.path = path
         self._frames: Iterator[av.VideoFrame] | None = None
         self._pos = -1  # frame number the decoder last produced; -1: must seek first
@@ -87,6 +88,32 @@ class VideoFrames(CachedFrames):
     def keyframes(self) -> np.ndarray:
         """(K,) int64 frame numbers where a seek can start (waits for the index)."""
         return self.index.keyframes()
+
+    @property
+    def gpu_decoding(self) -> bool:
+        """Whether frames now decode on the GPU's video decoder."""
+        return self._planar is not None
+
+    def use_gpu_decoder(self) -> bool:
+        """Decode from now on with the GPU's video decoder (NVDEC) where FFmpeg can; True when so.
+
+        For a model on a GPU: the CPU then no longer decodes (a 1080p H.264 frame costs one
+        core 8 to 12 ms), and the frames are the same to the bit (core.frames.colour). Frames
+        decoded so far stay cached; the decoder starts again at the next frame asked for.
+        """
+        with self._lock:
+            self._check_open()
+            if self._planar is not None:
+                return True
+            opened = open_gpu_decoder(self.path)
+            if opened is None:
+                return False
+            self._frames = None
+            self._container.close()
+            self._container, self._planar = opened
+            self._stream = self._container.streams.video[0]
+            self._pos = -1
+            return True
 
     # -- decoding ------------------------------------------------------------------
     def _first_frame(self) -> np.ndarray:
@@ -185,7 +212,7 @@ class VideoFrames(CachedFrames):
         """(H, W, 3) RGB of a decoded frame, which must have the video's size (a damaged stream
         can change it mid-way)."""
         try:
-            rgb = frame_to_rgb(frame)
+            rgb = frame_to_rgb(frame, self._planar)
         except (ValueError, TypeError, MemoryError) as exc:
             raise FrameSourceError(f"{self.path}: frame {number} could not be converted to RGB ({exc})") from None
         info = getattr(self, "_info", None)

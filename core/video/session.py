@@ -194,7 +194,8 @@ class VideoSession:
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
         for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
-        self._adapt_threads()
+        if frame not in self._features:  # the encoder runs: worth its thread count
+            self._adapt_threads()
         feats = self._features.get(frame)
         outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
