@@ -3,20 +3,22 @@
 Linux shares the cores among runnable threads, not among programs: against B busy threads of
 other programs, a model running on T threads gets about T / (T + B) of the machine, and each
 of its fork-join steps waits for whichever of its threads was preempted. With torch's default
-(one thread per core) a single busy program on a 2-core laptop left the model 1.2 of its 2
-cores. Two more threads per busy thread elsewhere, at most twice the cores, win most of that
-back; measured on the 2-core build machine (docs/benchmarks.md, "Speed with other programs
-running"), one busy program: 2 threads 12.0 s a frame, 3 threads 9.9, 4 threads 8.8; two busy
-programs: 15.6, 12.1, 10.5. The passive OpenMP waits of ``core/__init__.py`` make this work:
-a thread that finishes its part of a step sleeps and frees its core for a preempted sibling.
-On a quiet machine the model keeps one thread per core (4 threads on 2 cores were as fast
-there, but more threads than cores only pay when another program holds some of them).
+(one thread per core) one busy program on a 2-core laptop leaves the model well under its
+two cores. Two more threads per busy thread elsewhere, at most twice the cores, win most of
+that back (docs/benchmarks.md, "Speed with other programs running": 2, 3 and 4 threads against
+one and two busy programs). The passive OpenMP waits of ``core/__init__.py`` make this work: a
+thread that finishes its part of a step sleeps and frees its core for a preempted sibling.
+On a quiet machine the model keeps one thread per core: more threads than cores pay only when
+another program holds some of them.
 
-How many threads of other programs are busy is read between frames: the runnable threads of
-other processes at the model thread's priority or above (/proc; when the kernel's count of
-runnable threads shows none but this process's, nothing more is read). The median of the last
-few readings decides, so a program that wakes for a moment does not change it. Elsewhere than
-Linux the count stays as it is.
+How many threads of other programs are busy is read before heavy work (a tracked frame, an
+encoder run), at most once a second: the runnable threads of other processes at the model
+thread's priority or above, kernel threads left out (/proc; when the kernel's count of runnable
+threads shows none but this process's, nothing more is read). The median of the last three
+readings decides, and the process starts from three quiet ones, so a program that wakes for a
+moment changes nothing. Light work (a click on a frame already encoded: many small steps)
+never runs on more threads than cores, where more would only add switches. One count serves
+the whole process (``shared_threads``). Elsewhere than Linux the count stays as it is.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ READINGS = 3  # readings whose median decides
 MIN_INTERVAL_S = 1.0  # at most one reading a second: a reading may look at every thread of the system
 _clock = time.monotonic
 _PROC = Path("/proc")
+_KERNEL_THREAD = 0x00200000  # PF_KTHREAD in the flags field of /proc/<pid>/task/<tid>/stat
 _quiet_count: int | None = None  # torch's count before any adapting: one per core by default
+_shared: "AdaptiveThreads | None" = None
 
 
 def quiet_count() -> int:
@@ -79,10 +83,11 @@ def runnable_elsewhere(proc: Path = _PROC) -> int | None:
 
 
 def _state_and_nice(stat: str) -> tuple[str, int]:
+    """(state, nice) of a thread, state "K" for a kernel thread."""
     # "pid (comm) S ppid ...": fields after the last ")" (comm may hold spaces and parentheses);
-    # the state is field 3 of proc(5), the nice value field 19
+    # the state is field 3 of proc(5), the flags field 9, the nice value field 19
     fields = stat.rsplit(")", 1)[1].split()
-    return fields[0], int(fields[16])
+    return ("K" if int(fields[6]) & _KERNEL_THREAD else fields[0]), int(fields[16])
 
 
 def _runnable(tasks: Path) -> list[int]:
@@ -103,13 +108,13 @@ def _runnable(tasks: Path) -> list[int]:
 
 
 class AdaptiveThreads:
-    """Sets torch's thread count for the calling thread from readings taken between frames.
+    """Sets torch's thread count for the calling thread from readings of other programs' load.
 
     cores: the count on a quiet machine (default: ``quiet_count()``, one per core unless the
-    process set another before). ``update()`` takes a reading (at most one per MIN_INTERVAL_S)
-    and sets the count that the median of the last ``READINGS`` readings asks for; it returns
-    the count in effect.
-    read and set_threads are injectable for tests.
+    process set another before). ``heavy()`` takes a reading (at most one per MIN_INTERVAL_S)
+    and sets the count the median of the last ``READINGS`` readings asks for; ``light()`` sets
+    at most ``cores``. Both return the count in effect. read and set_threads are injectable for
+    tests.
     """
 
     def __init__(
@@ -121,24 +126,37 @@ class AdaptiveThreads:
         self.cores = cores if cores is not None else quiet_count()
         self._read = read or (lambda: runnable_elsewhere())
         self._set = set_threads or torch.set_num_threads
-        self._readings: deque[int] = deque(maxlen=READINGS)
+        self._readings: deque[int] = deque([0] * READINGS, maxlen=READINGS)
         self._last = -float("inf")
+        self.wanted = self.cores
         self.threads = torch.get_num_threads()
 
-    def update(self) -> int:
+    def heavy(self) -> int:
         now = _clock()
-        if now - self._last < MIN_INTERVAL_S:
-            return self.threads
-        self._last = now
-        reading = self._read()
-        if reading is None:
-            return self.threads
-        self._readings.append(reading)
-        wanted = threads_for(self.cores, int(statistics.median_low(self._readings)))
-        if wanted != self.threads:
-            self._set(wanted)
-            self.threads = wanted
+        if now - self._last >= MIN_INTERVAL_S:
+            self._last = now
+            reading = self._read()
+            if reading is not None:
+                self._readings.append(reading)
+                self.wanted = threads_for(self.cores, int(statistics.median_low(self._readings)))
+        return self._apply(self.wanted)
+
+    def light(self) -> int:
+        return self._apply(min(self.wanted, self.cores))
+
+    def _apply(self, count: int) -> int:
+        if count != self.threads:
+            self._set(count)
+            self.threads = count
         return self.threads
+
+
+def shared_threads() -> AdaptiveThreads:
+    """The process's one ``AdaptiveThreads`` (readings carry over from one session to the next)."""
+    global _shared
+    if _shared is None:
+        _shared = AdaptiveThreads()
+    return _shared
 
 
 def adaptive_enabled() -> bool:

@@ -19,15 +19,18 @@ def test_two_more_threads_per_busy_thread_elsewhere_up_to_twice_the_cores(cores:
     assert threads_for(cores, busy) == expected
 
 
-def _stat(tid: int, state: str, nice: int) -> str:
-    # a command name with spaces and a parenthesis must not shift the fields; nice is field 19
-    rest = " ".join(["1"] * 15)
-    return f"{tid} (pt main) x) {state} {rest} {nice} 1 0\n"
+def _stat(tid: int, state: str, nice: int, kernel: bool = False) -> str:
+    # a command name with spaces and a parenthesis must not shift the fields; flags is field 9,
+    # nice field 19
+    rest = ["1"] * 15
+    rest[5] = str(0x00200000 if kernel else 0x00400040)
+    return f"{tid} (pt main) x) {state} {' '.join(rest)} {nice} 1 0\n"
 
 
 def _fake_proc(root: Path, procs_running: int | None, processes: dict[int, list[tuple[str, int]]], me: int = 7,
                my_nice: int = 0) -> Path:
-    """A /proc with the kernel's count and, per pid, its threads' (state, nice); ``me`` is "self"."""
+    """A /proc with the kernel's count and, per pid, its threads' (state, nice), state "K": a
+    running kernel thread; ``me`` is "self"."""
     root.mkdir()
     lines = ["cpu  1 2 3 4", "ctxt 99"] + ([f"procs_running {procs_running}"] if procs_running is not None else [])
     (root / "stat").write_text("\n".join(lines + ["procs_blocked 0"]) + "\n")
@@ -35,7 +38,8 @@ def _fake_proc(root: Path, procs_running: int | None, processes: dict[int, list[
         for i, (state, nice) in enumerate(threads):
             task = root / str(pid) / "task" / str(pid * 100 + i)
             task.mkdir(parents=True)
-            (task / "stat").write_text(_stat(pid * 100 + i, state, nice))
+            kernel = state == "K"
+            (task / "stat").write_text(_stat(pid * 100 + i, "R" if kernel else state, nice, kernel))
     (root / "self").symlink_to(root / str(me))
     (root / "thread-self").mkdir()
     (root / "thread-self" / "stat").write_text(_stat(me, "R", my_nice))
@@ -48,6 +52,7 @@ def test_runnable_elsewhere_counts_other_processes_runnable_threads_at_our_prior
         20: [("R", 0), ("S", 0), ("R", -5)],  # two
         21: [("R", 19), ("R", 5)],  # nicer than us: not competing for our share
         22: [("D", 0), ("R", 0)],  # one
+        2: [("K", 0), ("K", -20)],  # kernel threads (kworkers): not a program
     })
     assert runnable_elsewhere(proc) == 3
     niced = _fake_proc(tmp_path / "niced", procs_running=7, my_nice=5, processes={
@@ -77,16 +82,29 @@ def test_runnable_elsewhere_reads_this_machine() -> None:
 @pytest.fixture
 def every_update_reads(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cpu_threads, "MIN_INTERVAL_S", 0.0)
+    monkeypatch.setattr(cpu_threads, "_shared", None)  # a fresh process-wide count
 
 
 def test_the_median_of_the_last_three_readings_decides(every_update_reads) -> None:
     readings = iter([1, 0, 1, 1, 2, 0, 0, 0])
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=8, read=lambda: next(readings), set_threads=set_to.append)
-    counts = [threads.update() for _ in range(8)]
-    # medians (low) of [1], [1,0], [1,0,1], [0,1,1], [1,1,2], [1,2,0], [2,0,0], [0,0,0]
-    assert counts == [10, 8, 10, 10, 10, 10, 8, 8]
-    assert set_to == [10, 8, 10, 8]  # set only when the count changes
+    counts = [threads.heavy() for _ in range(8)]
+    # starting from three quiet readings: medians (low) of [0,0,1] [0,1,0] [1,0,1] [0,1,1]
+    # [1,1,2] [1,2,0] [2,0,0] [0,0,0]: one busy reading alone changes nothing
+    assert counts == [8, 8, 10, 10, 10, 10, 8, 8]
+    assert set_to[-3:] == [8, 10, 8]  # set only when the count changes (the first: from torch's own)
+
+
+def test_light_work_runs_on_no_more_threads_than_cores(every_update_reads) -> None:
+    set_to: list[int] = []
+    threads = AdaptiveThreads(cores=2, read=lambda: 1, set_threads=set_to.append)
+    assert [threads.heavy() for _ in range(3)][-1] == 4
+    assert threads.light() == 2
+    assert threads.heavy() == 4 and threads.light() == 2
+    assert set_to[-4:] == [4, 2, 4, 2]
+    quiet = AdaptiveThreads(cores=2, read=lambda: 0, set_threads=set_to.append)
+    assert quiet.heavy() == 2 and quiet.light() == 2
 
 
 def test_at_most_one_reading_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,16 +114,14 @@ def test_at_most_one_reading_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     threads = AdaptiveThreads(cores=2, read=lambda: readings.append(now["t"]) or 1, set_threads=lambda n: None)
     for t in (100.0, 100.5, 100.99, 101.0, 101.2, 103.0):
         now["t"] = t
-        threads.update()
+        threads.heavy()
     assert readings == [100.0, 101.0, 103.0]
 
 
 def test_no_reading_keeps_the_count(every_update_reads) -> None:
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=2, read=lambda: None, set_threads=set_to.append)
-    before = threads.threads
-    assert threads.update() == before
-    assert set_to == []
+    assert threads.heavy() == 2 and threads.light() == 2
 
 
 @pytest.fixture
@@ -126,7 +142,7 @@ def test_propagation_takes_threads_for_a_busy_program_and_gives_them_back(monkey
     busy = {"now": 0}
     monkeypatch.setattr(cpu_threads, "runnable_elsewhere", lambda: busy["now"])
     session = VideoSession(small_model(), moving_square_video(6))
-    session.add_prompt(click(0, 1, 20, 20))  # a reading of 0
+    session.add_prompt(click(0, 1, 20, 20))  # the encoder runs: a reading of 0
     assert torch.get_num_threads() == quiet
     seen = []
     busy["now"] = 1
@@ -135,8 +151,14 @@ def test_propagation_takes_threads_for_a_busy_program_and_gives_them_back(monkey
         if result.frame == 2:
             busy["now"] = 0
     busy1 = quiet + min(quiet, 2)
-    # readings before frames 0..5: [0,1] [0,1,1] [1,1,1] [1,1,0] [1,0,0] [0,0,0]
+    # readings before frames 0..5: [0,0,1] [0,1,1] [1,1,1] [1,1,0] [1,0,0] [0,0,0]
     assert seen == [(0, quiet), (1, busy1), (2, busy1), (3, busy1), (4, quiet), (5, quiet)]
+    busy["now"] = 1
+    for _ in session.propagate(direction=Direction.FORWARD):
+        pass
+    assert torch.get_num_threads() == busy1
+    session.add_prompt(click(3, 2, 30, 20))  # frame 3 is encoded: light work, one thread per core
+    assert session.has_features(3) and torch.get_num_threads() == quiet
 
 
 def test_fixed_in_the_environment_or_a_batch_worker_keeps_the_count(monkeypatch: pytest.MonkeyPatch, restore_threads,
@@ -156,4 +178,6 @@ def test_fixed_in_the_environment_or_a_batch_worker_keeps_the_count(monkeypatch:
     monkeypatch.setenv("MASKLET_THREADS", "adaptive")  # the same with adapting: it does adapt
     session = VideoSession(small_model(), moving_square_video(3))
     session.add_prompt(click(0, 1, 20, 20))
+    for _ in session.propagate(direction=Direction.FORWARD):
+        pass
     assert torch.get_num_threads() == 2 * cpu_threads.quiet_count()

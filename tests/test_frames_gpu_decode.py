@@ -18,17 +18,7 @@ from core.frames import colour, probe, video
 from core.frames.colour import frame_to_rgb, nv12_as_planar
 from core.frames.video import VideoFrames
 from tests.video_corpus import synthetic_frame
-
-
-def _as_nv12(frame: av.VideoFrame) -> av.VideoFrame:
-    """The same samples as a planar 4:2:0 frame, chroma interleaved (NVDEC's layout)."""
-    h, w = frame.height, frame.width
-    planes = frame.to_ndarray()
-    u = planes[h : h + h // 4].reshape(h // 2, w // 2)
-    v = planes[h + h // 4 :].reshape(h // 2, w // 2)
-    nv = av.VideoFrame.from_ndarray(np.concatenate([planes[:h], np.stack([u, v], -1).reshape(h // 2, w)]), format="nv12")
-    nv.color_range, nv.colorspace = frame.color_range, frame.colorspace
-    return nv
+from tests.video_helpers import as_nv12
 
 
 def _write(path: Path, codec: str, pix_fmt: str, frames: int = 6, width: int = 96, height: int = 64,
@@ -46,7 +36,7 @@ def _write(path: Path, codec: str, pix_fmt: str, frames: int = 6, width: int = 9
             if color_range is not None:
                 frame.color_range = color_range
             if nv12:
-                frame = _as_nv12(frame)
+                frame = as_nv12(frame)
             frame.pts, frame.time_base = i, Fraction(1, 25)
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -63,7 +53,7 @@ def test_an_nv12_frame_converts_as_the_planar_frame_it_stands_for(tmp_path: Path
         frames = list(container.decode(video=0))
     assert frames and frames[0].format.name == pix_fmt
     for frame in frames:
-        nv = _as_nv12(frame)
+        nv = as_nv12(frame)
         assert np.array_equal(frame_to_rgb(nv, pix_fmt), frame_to_rgb(frame))
         back = nv12_as_planar(nv, pix_fmt)
         assert back.format.name == pix_fmt and np.array_equal(back.to_ndarray(), frame.to_ndarray())
@@ -72,7 +62,7 @@ def test_an_nv12_frame_converts_as_the_planar_frame_it_stands_for(tmp_path: Path
 def test_real_bedroom_frames_through_nv12_are_unchanged(shared_data: Path) -> None:
     with av.open(str(shared_data / "videos" / "bedroom.mp4")) as container:
         for i, frame in enumerate(container.decode(video=0)):
-            assert np.array_equal(frame_to_rgb(_as_nv12(frame), frame.format.name), frame_to_rgb(frame))
+            assert np.array_equal(frame_to_rgb(as_nv12(frame), frame.format.name), frame_to_rgb(frame))
             if i == 4:
                 break
 

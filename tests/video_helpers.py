@@ -81,3 +81,18 @@ def copy_bedroom_frames(dest: Path, count: int) -> Path:
     for i in range(count):
         shutil.copy(BEDROOM_FRAMES / f"{i:05d}.jpg", dest / f"{i:05d}.jpg")
     return dest
+
+
+def as_nv12(frame):  # noqa: ANN001, ANN201 - av.VideoFrame in and out
+    """A planar 4:2:0 frame's samples with the chroma interleaved (NV12, as a GPU's decoder
+    gives them), same range and matrix tag."""
+    import av
+
+    h, w = frame.height, frame.width
+    planes = frame.to_ndarray()
+    u = planes[h : h + h // 4].reshape(h // 2, w // 2)
+    v = planes[h + h // 4 :].reshape(h // 2, w // 2)
+    nv = av.VideoFrame.from_ndarray(np.concatenate([planes[:h], np.stack([u, v], -1).reshape(h // 2, w)]), format="nv12")
+    nv.color_range, nv.colorspace = frame.color_range, frame.colorspace
+    return nv
+

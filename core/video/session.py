@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
 from core.allocator import for_clicks, for_tracking, release_free_memory
-from core.cpu_threads import AdaptiveThreads, adaptive_enabled
+from core.cpu_threads import adaptive_enabled, shared_threads
 from core.video.alternatives import alternative_masks
 from core.video.features import FeatureCache
 from core.video.legs import Leg, Pass, passes
@@ -66,7 +66,7 @@ class VideoSession:
         for_clicks()
         self.model = model
         adapt = adaptive_enabled() if adapt_threads is None else adapt_threads
-        self._threads = AdaptiveThreads() if adapt and model.device.type == "cpu" else None
+        self._threads = shared_threads() if adapt and model.device.type == "cpu" else None
         self.frames = frames
         self.num_frames = len(frames)
         if self.num_frames < 1:
@@ -194,8 +194,7 @@ class VideoSession:
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
         for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
-        if frame not in self._features:  # the encoder runs: worth its thread count
-            self._adapt_threads()
+        self._adapt_threads(heavy=frame not in self._features)  # heavy: the encoder runs
         feats = self._features.get(frame)
         outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
@@ -268,7 +267,7 @@ class VideoSession:
             for step, frame in enumerate(order):
                 if cancel is not None and cancel():
                     return
-                self._adapt_threads()
+                self._adapt_threads(heavy=True)
                 if step % READ_AHEAD_FRAMES == 0:
                     self._read_ahead(order[step + 1 : step + 1 + 2 * READ_AHEAD_FRAMES])
                 feats: ImageFeatures = self._features.get(frame)
@@ -302,9 +301,13 @@ class VideoSession:
                 yield from self._revised(tracks, locked, with_logits, final=False)
             yield from self._revised(tracks, locked, with_logits, final=True)
 
-    def _adapt_threads(self) -> None:
-        if self._threads is not None:
-            self._threads.update()
+    def _adapt_threads(self, heavy: bool) -> None:
+        if self._threads is None:
+            return
+        if heavy:
+            self._threads.heavy()
+        else:
+            self._threads.light()
 
     def _revised(self, tracks: list[ObjectTrack], locked: Callable[[int, int], bool] | None, with_logits: bool,
                  final: bool) -> Iterator[FrameResult]:
