@@ -16,9 +16,10 @@ encoder run), at most once a second: the runnable threads of other processes at 
 thread's priority or above, kernel threads left out (/proc; when the kernel's count of runnable
 threads shows none but this process's, nothing more is read). The median of the last three
 readings decides, and the process starts from three quiet ones, so a program that wakes for a
-moment changes nothing. Light work (a click on a frame already encoded: many small steps)
-never runs on more threads than cores, where more would only add switches. One count serves
-the whole process (``shared_threads``). Elsewhere than Linux the count stays as it is.
+moment changes nothing. Light work (a click on a frame already encoded) leaves the count as it
+is: dropping it there and raising it again for the next frame made such clicks several times
+slower with a busy program beside (docs/benchmarks.md). One count serves the whole process
+(``shared_threads``). Elsewhere than Linux the count stays as it is.
 """
 
 from __future__ import annotations
@@ -112,9 +113,8 @@ class AdaptiveThreads:
 
     cores: the count on a quiet machine (default: ``quiet_count()``, one per core unless the
     process set another before). ``heavy()`` takes a reading (at most one per MIN_INTERVAL_S)
-    and sets the count the median of the last ``READINGS`` readings asks for; ``light()`` sets
-    at most ``cores``. Both return the count in effect. read and set_threads are injectable for
-    tests.
+    and sets the count the median of the last ``READINGS`` readings asks for; it returns the
+    count in effect. read and set_threads are injectable for tests.
     """
 
     def __init__(
@@ -139,15 +139,9 @@ class AdaptiveThreads:
             if reading is not None:
                 self._readings.append(reading)
                 self.wanted = threads_for(self.cores, int(statistics.median_low(self._readings)))
-        return self._apply(self.wanted)
-
-    def light(self) -> int:
-        return self._apply(min(self.wanted, self.cores))
-
-    def _apply(self, count: int) -> int:
-        if count != self.threads:
-            self._set(count)
-            self.threads = count
+        if self.wanted != self.threads:
+            self._set(self.wanted)
+            self.threads = self.wanted
         return self.threads
 
 

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from core.sam2.common import LayerNorm2d
+from core.sam2.common import GELU, LayerNorm2d
 from core.sam2.config import MemoryEncoderConfig
 from core.sam2.linear import Linear
 from core.sam2.position_encoding import PositionEmbeddingSine
@@ -37,7 +37,7 @@ class MaskDownSampler(nn.Module):
             c_out = c_in * stride**2
             self.encoder.append(nn.Conv2d(c_in, c_out, kernel_size=kernel_size, stride=stride, padding=padding))
             self.encoder.append(LayerNorm2d(c_out))
-            self.encoder.append(nn.GELU())
+            self.encoder.append(GELU())
             c_in = c_out
         self.encoder.append(nn.Conv2d(c_out, embed_dim, kernel_size=1))
 
@@ -53,7 +53,7 @@ class CXBlock(nn.Module):
         self.dwconv = nn.Conv2d(dim, dim, kernel_size=kernel_size, padding=padding, groups=dim if use_dwconv else 1)
         self.norm = LayerNorm2d(dim, eps=1e-6)
         self.pwconv1 = Linear(dim, 4 * dim)
-        self.act = nn.GELU()
+        self.act = GELU()
         self.pwconv2 = Linear(4 * dim, dim)
         self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(dim)) if layer_scale_init_value > 0 else None
 

@@ -194,7 +194,8 @@ class VideoSession:
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
         for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
-        self._adapt_threads(heavy=frame not in self._features)  # heavy: the encoder runs
+        if frame not in self._features:  # the encoder runs: heavy work
+            self._adapt_threads()
         feats = self._features.get(frame)
         outs: list = []  # the heads' output when SAM 2 gives three masks (the annotator may choose another)
         entry = prompt_step(self._ctx, track, frame, feats, points, mask, is_init_cond, reverse, prev_logits, choice, outs)
@@ -267,7 +268,7 @@ class VideoSession:
             for step, frame in enumerate(order):
                 if cancel is not None and cancel():
                     return
-                self._adapt_threads(heavy=True)
+                self._adapt_threads()
                 if step % READ_AHEAD_FRAMES == 0:
                     self._read_ahead(order[step + 1 : step + 1 + 2 * READ_AHEAD_FRAMES])
                 feats: ImageFeatures = self._features.get(frame)
@@ -301,13 +302,9 @@ class VideoSession:
                 yield from self._revised(tracks, locked, with_logits, final=False)
             yield from self._revised(tracks, locked, with_logits, final=True)
 
-    def _adapt_threads(self, heavy: bool) -> None:
-        if self._threads is None:
-            return
-        if heavy:
+    def _adapt_threads(self) -> None:
+        if self._threads is not None:
             self._threads.heavy()
-        else:
-            self._threads.light()
 
     def _revised(self, tracks: list[ObjectTrack], locked: Callable[[int, int], bool] | None, with_logits: bool,
                  final: bool) -> Iterator[FrameResult]:
