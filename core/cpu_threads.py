@@ -112,7 +112,7 @@ class AdaptiveThreads:
     """Sets torch's thread count for the calling thread from readings of other programs' load.
 
     cores: the count on a quiet machine (default: ``quiet_count()``, one per core unless the
-    process set another before). ``heavy()`` takes a reading (at most one per MIN_INTERVAL_S)
+    process set another before). ``update()`` takes a reading (at most one per MIN_INTERVAL_S)
     and sets the count the median of the last ``READINGS`` readings asks for; it returns the
     count in effect. read and set_threads are injectable for tests.
     """
@@ -131,7 +131,7 @@ class AdaptiveThreads:
         self.wanted = self.cores
         self.threads = torch.get_num_threads()
 
-    def heavy(self) -> int:
+    def update(self) -> int:
         now = _clock()
         if now - self._last >= MIN_INTERVAL_S:
             self._last = now

@@ -89,7 +89,7 @@ def test_the_median_of_the_last_three_readings_decides(every_update_reads) -> No
     readings = iter([1, 0, 1, 1, 2, 0, 0, 0])
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=8, read=lambda: next(readings), set_threads=set_to.append)
-    counts = [threads.heavy() for _ in range(8)]
+    counts = [threads.update() for _ in range(8)]
     # starting from three quiet readings: medians (low) of [0,0,1] [0,1,0] [1,0,1] [0,1,1]
     # [1,1,2] [1,2,0] [2,0,0] [0,0,0]: one busy reading alone changes nothing
     assert counts == [8, 8, 10, 10, 10, 10, 8, 8]
@@ -103,14 +103,14 @@ def test_at_most_one_reading_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
     threads = AdaptiveThreads(cores=2, read=lambda: readings.append(now["t"]) or 1, set_threads=lambda n: None)
     for t in (100.0, 100.5, 100.99, 101.0, 101.2, 103.0):
         now["t"] = t
-        threads.heavy()
+        threads.update()
     assert readings == [100.0, 101.0, 103.0]
 
 
 def test_no_reading_keeps_the_count(every_update_reads) -> None:
     set_to: list[int] = []
     threads = AdaptiveThreads(cores=2, read=lambda: None, set_threads=set_to.append)
-    assert threads.heavy() == 2
+    assert threads.update() == 2
 
 
 @pytest.fixture

@@ -304,7 +304,7 @@ class VideoSession:
 
     def _adapt_threads(self) -> None:
         if self._threads is not None:
-            self._threads.heavy()
+            self._threads.update()
 
     def _revised(self, tracks: list[ObjectTrack], locked: Callable[[int, int], bool] | None, with_logits: bool,
                  final: bool) -> Iterator[FrameResult]:
