@@ -95,7 +95,7 @@ def test_a_gpu_decoders_frames_read_as_the_cpu_decoders(tmp_path: Path, monkeypa
     try:
         expected = [want.get(i) for i in range(12)]
         assert np.array_equal(got.get(5), expected[5])
-        monkeypatch.setattr(video, "open_gpu_decoder", lambda path: (probe.open_decoder(nv12), "yuv420p"))
+        monkeypatch.setattr(video, "open_gpu_decoder", lambda path: probe.open_decoder(nv12))
         assert got.use_gpu_decoder() and got.gpu_decoding
         assert got.use_gpu_decoder()  # already: nothing reopens
         for i in (6, 7, 2, 11, 0):
@@ -111,3 +111,18 @@ def test_plain_frames_ignore_the_planar_hint(shared_data: Path) -> None:
         frame = next(container.decode(video=0))
     assert np.array_equal(frame_to_rgb(frame, "yuv420p"), frame_to_rgb(frame))
     assert colour.PLANAR_420 == ("yuv420p", "yuvj420p")
+
+
+def test_video_the_gpus_frames_cannot_stand_for_stays_on_the_cpu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "v444.mp4"
+    _write(path, "libx264", "yuv444p", frames=3)
+
+    def never(path: Path) -> None:
+        raise AssertionError("a 4:4:4 video must not be opened on the GPU's decoder")
+
+    monkeypatch.setattr(video, "open_gpu_decoder", never)
+    src = VideoFrames(path, cache_mb=0)
+    try:
+        assert src.use_gpu_decoder() is False and not src.gpu_decoding
+    finally:
+        src.close()

@@ -10,7 +10,6 @@ import av
 
 from av.codec.hwaccel import HWAccel, hwdevices_available
 
-from core.frames.colour import PLANAR_420
 from core.frames.errors import FrameSourceError
 from core.frames.truncation import truncation_problem
 from core.validation.bounds import MAX_FRAME_PIXELS, MAX_FRAMES, MAX_SIDE
@@ -28,7 +27,7 @@ def open_container(path: Path, whole: bool = True, hwaccel: HWAccel | None = Non
     file's (the index does; the decoder, opened beside it, need not again). hwaccel: decode on
     that device. Raises FrameSourceError (one line) and then closes it."""
     try:
-        container = av.open(str(path), hwaccel=hwaccel) if hwaccel is not None else av.open(str(path))
+        container = av.open(str(path), hwaccel=hwaccel)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError, MemoryError) as exc:  # a damaged header
         raise FrameSourceError(f"{path}: not a readable video ({reason(exc)})") from None
     try:
@@ -78,23 +77,12 @@ def open_decoder(path: Path) -> av.container.InputContainer:
 
 
 
-def open_gpu_decoder(path: Path) -> tuple[av.container.InputContainer, str] | None:
-    """``path`` opened for decoding on the GPU's video decoder (NVDEC), and the planar format
-    (yuv420p or yuvj420p) that a CPU decoder gives and whose samples the GPU's NV12 frames
-    hold; None where that is not possible: no CUDA device FFmpeg can use, or video that is not
-    8-bit 4:2:0 of even size (then open_decoder decodes it on the CPU)."""
+def open_gpu_decoder(path: Path) -> av.container.InputContainer | None:
+    """``path`` opened for decoding on the GPU's video decoder (NVDEC); None where FFmpeg has no
+    CUDA device it can use or its decoder cannot take this stream (the CPU decodes it then).
+    Its frames come as NV12: see ``core.frames.colour.frame_to_rgb``'s ``planar``."""
     if "cuda" not in hwdevices_available():
         return None
-    # With a device attached the codec context reports the device's format ("cuda"), not the
-    # stream's: read that from a plain opening first.
-    plain, _ = open_container(path, whole=False)
-    try:
-        ctx = plain.streams.video[0].codec_context
-        planar = ctx.pix_fmt if ctx is not None else None
-        if planar not in PLANAR_420 or ctx.width % 2 or ctx.height % 2:
-            return None
-    finally:
-        plain.close()
     try:
         container, _ = open_container(path, whole=False, hwaccel=HWAccel("cuda", allow_software_fallback=True))
     except FrameSourceError:  # the driver refused (no GPU, no NVDEC): the CPU decodes
@@ -102,4 +90,4 @@ def open_gpu_decoder(path: Path) -> tuple[av.container.InputContainer, str] | No
     if not container.streams.video[0].codec_context.is_hwaccel:
         container.close()
         return None
-    return container, planar
+    return container

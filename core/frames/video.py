@@ -21,7 +21,7 @@ import av
 import numpy as np
 
 from core.frames.base import CachedFrames
-from core.frames.colour import frame_to_rgb
+from core.frames.colour import PLANAR_420, frame_to_rgb
 from core.frames.errors import FrameSourceError
 from core.frames.fingerprint import fingerprint_file
 from core.frames.index import PtsIndex, open_index
@@ -97,20 +97,25 @@ class VideoFrames(CachedFrames):
     def use_gpu_decoder(self) -> bool:
         """Decode from now on with the GPU's video decoder (NVDEC) where FFmpeg can; True when so.
 
-        For a model on a GPU: the CPU then no longer decodes (a 1080p H.264 frame costs one
-        core 8 to 12 ms), and the frames are the same to the bit (core.frames.colour). Frames
-        decoded so far stay cached; the decoder starts again at the next frame asked for.
+        For a model on a GPU: the CPU then no longer decodes (docs/benchmarks.md, "Host work per
+        frame"), and the frames are the same to the bit (core.frames.colour). Only 8-bit 4:2:0
+        video of even size (what the GPU's NV12 frames can stand for); frames decoded so far
+        stay cached; the decoder starts again at the next frame asked for.
         """
         with self._lock:
             self._check_open()
             if self._planar is not None:
                 return True
-            opened = open_gpu_decoder(self.path)
-            if opened is None:
+            # The CPU decoder's format is the one the GPU's NV12 frames are laid out as again.
+            ctx = self._stream.codec_context
+            if ctx.pix_fmt not in PLANAR_420 or ctx.width % 2 or ctx.height % 2:
+                return False
+            container = open_gpu_decoder(self.path)
+            if container is None:
                 return False
             self._frames = None
             self._container.close()
-            self._container, self._planar = opened
+            self._container, self._planar = container, ctx.pix_fmt
             self._stream = self._container.streams.video[0]
             self._pos = -1
             return True
