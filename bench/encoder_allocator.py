@@ -6,10 +6,10 @@ then --runs timed encoder passes.
 
   .venv/bin/python bench/encoder_allocator.py [--runs 4]
 
-Set-ups: ``glibc`` (glibc's adaptive defaults), ``tracking_4k`` (the engine's 1 MB threshold,
-4 kB pages), ``tracking`` (1 MB threshold and torch's transparent huge pages, as Masklet
-propagates), ``clicks`` (activations on the heap, which keeps their pages, as Masklet answers
-clicks; huge pages as in Masklet).
+Set-ups: ``glibc`` (glibc's adaptive defaults), ``mmap_4k`` (activations of 1 MB and more on
+mmap, 4 kB pages: how Masklet used to track), ``mmap`` (the same with torch's transparent huge
+pages), ``heap`` (activations on the heap, which keeps their pages: how Masklet runs now,
+core/allocator.py; huge pages as in Masklet).
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ import json, sys, time
 sys.path.insert(0, sys.argv[1])
 setup, runs = sys.argv[2], int(sys.argv[3])
 import core  # sets THP_MEM_ALLOC_ENABLE unless the environment already says
-if setup.startswith("tracking"):
-    from core.allocator import for_tracking
-    assert for_tracking()
-elif setup == "clicks":
-    from core.allocator import for_clicks
-    assert for_clicks()
+if setup.startswith("mmap"):  # the earlier tracking set-up: activations of 1 MB and more on mmap
+    import ctypes, ctypes.util
+    assert ctypes.CDLL(ctypes.util.find_library("c")).mallopt(-3, 1 << 20)
+elif setup == "heap":
+    from core.allocator import activations_on_heap
+    assert activations_on_heap()
 import torch
 from core.sam2.config import config_for
 from core.sam2.model import Sam2Model
@@ -51,7 +51,7 @@ with torch.inference_mode():
 print(json.dumps(times))
 """
 
-SETUPS = {"glibc": "0", "tracking_4k": "0", "tracking": "1", "clicks": "1"}  # setup -> THP_MEM_ALLOC_ENABLE
+SETUPS = {"glibc": "0", "mmap_4k": "0", "mmap": "1", "heap": "1"}  # setup -> THP_MEM_ALLOC_ENABLE
 
 
 def main() -> None:

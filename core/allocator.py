@@ -1,23 +1,25 @@
-"""Keep the process's resident memory flat over a long propagation, and clicks fast.
+"""Keep the process's resident memory flat over a long propagation, and every frame fast.
 
-glibc's malloc serves blocks above a threshold with mmap (given back to the system when freed)
-and the rest from heaps, whose freed pieces it keeps. By default it raises that threshold to
-the size of every mmapped block freed, up to 32 MB. Tracking allocates and frees activations of
-1 to 30 MB every frame and keeps some results for longer (memories, decoded frames); with the
-activations on the heap, the kept blocks end up between them, holes left by freed activations
-are too small for the next ones, and the heap and the peak resident size creep up frame after
-frame (measured: +62 MB from frame 50 to 200 even with ``malloc_trim`` after every frame).
+A tracked frame allocates and frees a few gigabytes of activations (blocks of 1 to 150 MB for
+tiny) and keeps a few results for longer (image features, memories, decoded frames). glibc's
+malloc serves large blocks from mmap (given back when freed: every block faults its pages in
+afresh, and the kernel zeroes them) or from its heap (freed pieces keep their pages for the
+next request that fits). Reusing the heap's pages is what makes a frame fast: with every
+activation on mmap, zeroing and faulting in about 3 GB a frame cost 10-15 % of a frame
+(docs/benchmarks.md). What kept the activations off the heap before was fragmentation: a
+result kept across frames, allocated between activations, splits the free space the next
+frame's activations need, and the heap grows frame after frame.
 
-So while tracking (``for_tracking()``) the threshold is 1 MB: activations come from mmap and go
-back when freed, and once per tracked frame ``release_free_memory()`` returns the heap's free
-pages. Each such block then faults its pages in afresh, which costs the image encoder about a
-fifth of its time. A click runs the encoder once and keeps nothing but its features, so for
-clicks (``for_clicks()``) every activation comes from the heap and the heap keeps its free
-pages (up to 1 GB): the encoder reuses the pages of the previous run (1.8 against 2.4 s,
-bench/encoder_allocator.py), and the process keeps about one encoder's working set (~400 MB
-for tiny) until the next propagation gives it back. In both, what is kept across frames is
-allocated inside ``long_lived()`` (64 kB threshold). Elsewhere than glibc all of this does
-nothing.
+So here the activations live on the heap (``activations_on_heap()``: the mmap threshold at
+512 MB, the heap's free pages kept up to 1 GB) and the results kept across frames never do:
+``kept_tensor`` and ``kept_array`` copy them into anonymous mappings of their own (64 kB and
+more; smaller ones are plain copies). A threshold cannot promise that: malloc serves a request
+from any free heap piece it fits, whatever the threshold, so a kept result allocated while the
+heap has free pieces lands in one of them. Elsewhere than glibc the set-up does nothing and
+the copies still work.
+
+The process then keeps one frame's working set of activations resident between frames and
+clicks (about 0.5 GB for tiny), reused by the next.
 
 All of this holds for the main heap. A thread's first allocation may give it a heap of its own
 (glibc makes one per core), and those are built of 64 MB pieces: the encoder's larger blocks
@@ -31,25 +33,28 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import mmap
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # torch is imported where a tensor is kept: `masklet --version` loads no torch
+    import torch
 
 M_TRIM_THRESHOLD = -1  # glibc's mallopt parameter numbers
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-ACTIVATION_THRESHOLD = 1 << 20  # tracking: activations on mmap
-CLICK_THRESHOLD = 512 << 20  # clicks: activations on the heap...
-CLICK_TRIM_THRESHOLD = 1 << 30  # ...which keeps their pages for the next click
-DEFAULT_TRIM_THRESHOLD = 128 << 10  # glibc's
-LONG_LIVED_THRESHOLD = 64 << 10
+HEAP_THRESHOLD = 512 << 20  # activations below this come from the heap...
+HEAP_TRIM_THRESHOLD = 1 << 30  # ...which keeps up to this much free at its top
+KEPT_MAPPING_BYTES = 64 << 10  # kept results from this size on get a mapping of their own
 
 _libc: ctypes.CDLL | None = None
 _looked_up = False
 _lock = threading.Lock()
-_depth = 0
-_activations = ACTIVATION_THRESHOLD  # the threshold outside long_lived(): by mode
+_set = False
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -66,40 +71,26 @@ def _glibc() -> ctypes.CDLL | None:
                 libc.malloc_trim.restype = ctypes.c_int
             except (OSError, AttributeError):  # musl and others: no mallopt / malloc_trim
                 libc = None
-            if libc is not None and libc.mallopt(M_MMAP_THRESHOLD, ACTIVATION_THRESHOLD):
+            if libc is not None and libc.mallopt(M_MMAP_THRESHOLD, HEAP_THRESHOLD):
                 _libc = libc
     return _libc
 
 
-def for_tracking() -> bool:
-    """Activations on mmap, heap pages given back (once per process, or after clicks).
+def activations_on_heap() -> bool:
+    """Activations from the heap, which keeps their pages for the next frame or click.
 
-    False where glibc's mallopt is not available.
+    Called before every click and propagation (cheap after the first); False where glibc's
+    mallopt is not available.
     """
-    return _set_up(ACTIVATION_THRESHOLD, DEFAULT_TRIM_THRESHOLD, trim_now=True)
-
-
-def for_clicks() -> bool:
-    """Activations on the heap, which keeps their pages; False where that is not possible."""
-    return _set_up(CLICK_THRESHOLD, CLICK_TRIM_THRESHOLD, trim_now=False)
-
-
-def _set_up(activations: int, trim_threshold: int, trim_now: bool) -> bool:
-    """Blocks of ``activations`` bytes and more on mmap (outside ``long_lived()``), the heap's
-    free top kept up to ``trim_threshold``; ``trim_now``: give the heap's free pages back when
-    this changes the set-up. False where glibc's mallopt is not available."""
+    global _set
     libc = _glibc()
     if libc is None:
         return False
-    global _activations
     with _lock:
-        if _activations != activations:
-            _activations = activations
-            libc.mallopt(M_TRIM_THRESHOLD, trim_threshold)
-            if _depth == 0:
-                libc.mallopt(M_MMAP_THRESHOLD, activations)
-            if trim_now:
-                libc.malloc_trim(0)  # what clicks left in the heap
+        if not _set:
+            libc.mallopt(M_TRIM_THRESHOLD, HEAP_TRIM_THRESHOLD)
+            libc.mallopt(M_MMAP_THRESHOLD, HEAP_THRESHOLD)
+            _set = True
     return True
 
 
@@ -122,26 +113,32 @@ def release_free_memory() -> bool:
     return True
 
 
-@contextmanager
-def long_lived() -> Iterator[bool]:
-    """Blocks over 64 kB allocated inside come from mmap, outside the heaps; yields whether so.
+def _mapping(nbytes: int) -> mmap.mmap:
+    return mmap.mmap(-1, nbytes)  # anonymous, private; unmapped when the last view of it goes
 
-    For results kept across frames. Process-wide while active (other threads' large blocks
-    go to mmap too, which is only slower); nested and concurrent uses are counted.
+
+def kept_tensor(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
+    """A contiguous copy of CPU tensor ``t`` (as ``dtype`` if given) for keeping across frames.
+
+    From KEPT_MAPPING_BYTES on, its memory is an anonymous mapping of its own, outside malloc's
+    heap; smaller ones, and tensors on other devices, are plain copies.
     """
-    global _depth
-    libc = _glibc()
-    if libc is None:
-        yield False
-        return
-    with _lock:
-        _depth += 1
-        if _depth == 1:
-            libc.mallopt(M_MMAP_THRESHOLD, LONG_LIVED_THRESHOLD)
-    try:
-        yield True
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                libc.mallopt(M_MMAP_THRESHOLD, _activations)
+    import torch
+
+    dtype = t.dtype if dtype is None else dtype
+    nbytes = t.numel() * dtype.itemsize
+    if t.device.type != "cpu" or nbytes < KEPT_MAPPING_BYTES:
+        return t.to(dtype=dtype, memory_format=torch.contiguous_format, copy=True)
+    out = torch.frombuffer(_mapping(nbytes), dtype=torch.uint8).view(dtype).view(t.shape)
+    out.copy_(t)
+    return out
+
+
+def kept_array(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of ``a`` for keeping (decoded frames), in a mapping of its own from
+    KEPT_MAPPING_BYTES on."""
+    if a.nbytes < KEPT_MAPPING_BYTES:
+        return np.array(a, order="C", copy=True)
+    out = np.frombuffer(_mapping(a.nbytes), dtype=a.dtype, count=a.size).reshape(a.shape)
+    np.copyto(out, a)
+    return out

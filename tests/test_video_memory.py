@@ -88,7 +88,7 @@ ALLOCATOR_CHECK = r'''
 import os
 import core
 import torch
-from core.allocator import for_clicks, for_tracking, long_lived, release_free_memory
+from core.allocator import activations_on_heap, kept_tensor, release_free_memory
 
 
 def _rss_mb():
@@ -107,44 +107,26 @@ def _blocks(count, nbytes, pins):
 
 
 pins: list = []
-assert for_tracking()
-# (The heap serves any request that one of its free pieces fits, whatever the threshold:
-# the heap blocks come last, so that the mmap cases start from a heap without such pieces.)
+assert activations_on_heap()
+# Activations (over 1 MB too) come from the heap, whose freed pieces keep their pages for the
+# next frame (below 2 MB: torch aligns larger blocks to 2 MB for huge pages, and whether such a
+# block fits a freed hole then depends on where the hole starts).
+frame = _blocks(16, 3 * 2**19, pins)
+before = _rss_mb()
+del frame
+assert before - _rss_mb() < 8, (before, _rss_mb())
 
-# Inside long_lived(), blocks of 64 kB and more come from mmap and leave once freed.
-with long_lived() as active, long_lived():  # nests
-    kept = _blocks(40, 512 * 1024, pins)
-assert active
+# Kept results never land in those free pieces, though they would fit: each has a mapping of
+# its own, which leaves once the result is freed (a plain copy would take a heap piece, and
+# freeing it would give nothing back).
+kept = [kept_tensor(torch.ones(512 * 1024, dtype=torch.uint8)) for _ in range(40)]
 before = _rss_mb()
 del kept
-assert before - _rss_mb() > 15
+assert before - _rss_mb() > 15, (before, _rss_mb())
 
-# Activations of 1 MB and more: mmap, whatever the context.
-large = _blocks(6, 4 * 2**20, pins)
-before = _rss_mb()
-del large
-assert before - _rss_mb() > 20
-
-# Below 1 MB, outside long_lived(): heap blocks, still resident once freed...
-small = _blocks(160, 512 * 1024, pins)
-before = _rss_mb()
-del small
-assert before - _rss_mb() < 8
-# ...until the heap's free pages are given back, as the engine does after each frame.
+# The heap's free pages go back to the system on request.
 before = _rss_mb()
 assert release_free_memory()
-assert before - _rss_mb() > 60
-
-# Clicks: activations on the heap (over 1 MB too), whose pages stay for the next click...
-# (below 2 MB: torch aligns larger blocks to 2 MB for huge pages, and whether such a block
-# fits a freed hole then depends on where the hole starts)
-assert for_clicks()
-clicks = _blocks(16, 3 * 2**19, pins)
-before = _rss_mb()
-del clicks
-assert before - _rss_mb() < 8, (before, _rss_mb())
-# ...until tracking begins, which gives them back.
-assert for_tracking()
 assert before - _rss_mb() > 15, (before, _rss_mb())
 assert all(p.all() for p in pins)
 '''
@@ -152,7 +134,7 @@ assert all(p.all() for p in pins)
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and malloc_trim")
-def test_allocator_keeps_heap_and_mmap_blocks_apart() -> None:
+def test_allocator_keeps_kept_results_out_of_the_activations_heap() -> None:
     # In a fresh process: glibc serves a request from any free heap piece it fits, whatever the
     # threshold, so the free pieces earlier tests leave behind would decide the outcome here.
     done = subprocess.run(
@@ -163,10 +145,10 @@ def test_allocator_keeps_heap_and_mmap_blocks_apart() -> None:
 
 THREAD_HEAP_CHECK = r'''
 import ctypes, ctypes.util, resource, sys, threading
-from core.allocator import for_clicks, one_heap
+from core.allocator import activations_on_heap, one_heap
 if sys.argv[1] == "one":
     assert one_heap()
-assert for_clicks()
+assert activations_on_heap()
 libc = ctypes.CDLL(ctypes.util.find_library("c"))
 libc.malloc.restype, libc.malloc.argtypes, libc.free.argtypes = ctypes.c_void_p, (ctypes.c_size_t,), (ctypes.c_void_p,)
 size, faults = 150 * 2**20, []  # as large as the tiny encoder's largest activation
@@ -224,16 +206,16 @@ def test_warm_up_clicks_as_the_user_will(monkeypatch: pytest.MonkeyPatch) -> Non
     encode, decode = model.encode_image, model.sam_mask_decoder.forward
     monkeypatch.setattr(model, "encode_image", lambda x: shapes.append(tuple(x.shape)) or encode(x))
     monkeypatch.setattr(model.sam_mask_decoder, "forward", lambda *a, **k: decoded.append(1) or decode(*a, **k))
-    monkeypatch.setattr("core.video.session.for_clicks", lambda: modes.append("clicks") or True)
+    monkeypatch.setattr("core.video.session.activations_on_heap", lambda: modes.append("heap") or True)
     warm_up(model, runs=2)
     size = model.image_size
     assert shapes == [(1, 3, size, size)] * 2  # a fresh session each time: no cached features
     assert len(decoded) == 2
-    assert "clicks" in modes
+    assert "heap" in modes
     assert not torch.is_inference_mode_enabled()
 
 
-def test_long_lived_returns_to_the_set_up_it_interrupted(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_activations_on_heap_sets_malloc_up_once(monkeypatch: pytest.MonkeyPatch) -> None:
     from core import allocator as a
 
     calls: list[tuple] = []
@@ -243,24 +225,38 @@ def test_long_lived_returns_to_the_set_up_it_interrupted(monkeypatch: pytest.Mon
             calls.append((param, value))
             return 1
 
-        def malloc_trim(self, pad: int) -> int:
-            calls.append(("trim", pad))
-            return 1
-
     monkeypatch.setattr(a, "_libc", Libc())
     monkeypatch.setattr(a, "_looked_up", True)
-    monkeypatch.setattr(a, "_activations", a.ACTIVATION_THRESHOLD)
-    assert a.for_clicks()
-    assert calls == [(a.M_TRIM_THRESHOLD, a.CLICK_TRIM_THRESHOLD), (a.M_MMAP_THRESHOLD, a.CLICK_THRESHOLD)]
-    with a.long_lived():
-        assert calls[-1] == (a.M_MMAP_THRESHOLD, a.LONG_LIVED_THRESHOLD)
-        a.for_tracking()  # a propagation starting while a frame is being kept
-        assert calls[-1] == ("trim", 0)
-    assert calls[-1] == (a.M_MMAP_THRESHOLD, a.ACTIVATION_THRESHOLD)
-    a.for_clicks()
-    with a.long_lived():
-        pass
-    assert calls[-1] == (a.M_MMAP_THRESHOLD, a.CLICK_THRESHOLD)
+    monkeypatch.setattr(a, "_set", False)
+    assert a.activations_on_heap()
+    assert calls == [(a.M_TRIM_THRESHOLD, a.HEAP_TRIM_THRESHOLD), (a.M_MMAP_THRESHOLD, a.HEAP_THRESHOLD)]
     calls.clear()
-    a.for_clicks()  # already so: nothing to tell
+    assert a.activations_on_heap()  # already so: nothing to tell
     assert calls == []
+
+
+def test_kept_copies_are_equal_contiguous_and_independent() -> None:
+    import numpy as np
+    import torch
+
+    from core.allocator import KEPT_MAPPING_BYTES, kept_array, kept_tensor
+
+    big = torch.randn(2, 64, 32, 32)  # 512 kB: a mapping of its own
+    assert big.numel() * 4 >= KEPT_MAPPING_BYTES
+    view = big.permute(0, 2, 3, 1)
+    copy = kept_tensor(view)
+    assert copy.is_contiguous() and copy.shape == view.shape and torch.equal(copy, view)
+    copy.add_(1)
+    assert not torch.equal(copy, view)  # a copy, not a view of the source
+    half = kept_tensor(big, torch.bfloat16)
+    assert half.dtype == torch.bfloat16 and torch.equal(half, big.to(torch.bfloat16))
+    small = kept_tensor(torch.tensor([True, False]))  # below the mapping size: a plain copy
+    assert small.tolist() == [True, False]
+    with torch.inference_mode():
+        kept = kept_tensor(torch.randn(256, 256))
+        kept.mul_(2)  # writable where the engine updates it
+    frame = np.arange(540 * 960 * 3, dtype=np.uint32).astype(np.uint8).reshape(540, 960, 3)
+    upright = kept_array(frame[::-1])
+    assert upright.flags.c_contiguous and upright.flags.writeable
+    assert np.array_equal(upright, frame[::-1])
+    assert np.array_equal(kept_array(frame[:2, :2]), frame[:2, :2])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import av
 import numpy as np
 
-from core.allocator import long_lived
+from core.allocator import kept_array
 
 # FFmpeg AVColorSpace values
 _UNSPECIFIED = 2
@@ -45,20 +45,19 @@ def frame_to_rgb(frame: av.VideoFrame, planar: str | None = None) -> np.ndarray:
     """
     rotation = int(round(frame.rotation)) % 360 if frame.rotation else 0
     colorspace = player_colorspace(frame.colorspace, frame.height)
+    if planar in PLANAR_420 and frame.format.name == "nv12":
+        frame = nv12_as_planar(frame, planar)
+    if frame.format.name in ("rgb24",):
+        rgb = frame.to_ndarray()
+    elif frame.format.name.startswith(("yuv", "nv", "p0", "p2", "p4", "y2", "uyvy", "yuyv")):
+        rgb = frame.to_ndarray(format="rgb24", src_colorspace=colorspace)
+    else:  # gray, palette, other RGB layouts: swscale's own conversion is exact enough
+        rgb = frame.to_ndarray(format="rgb24")
+    if rotation:
+        # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture back.
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
     # Frames stay in the frame cache for a while: keep them off the heap (core/allocator.py).
-    with long_lived():
-        if planar in PLANAR_420 and frame.format.name == "nv12":
-            frame = nv12_as_planar(frame, planar)
-        if frame.format.name in ("rgb24",):
-            rgb = frame.to_ndarray()
-        elif frame.format.name.startswith(("yuv", "nv", "p0", "p2", "p4", "y2", "uyvy", "yuyv")):
-            rgb = frame.to_ndarray(format="rgb24", src_colorspace=colorspace)
-        else:  # gray, palette, other RGB layouts: swscale's own conversion is exact enough
-            rgb = frame.to_ndarray(format="rgb24")
-        if rotation:
-            # FFmpeg's display rotation is counter-clockwise degrees; players turn the picture back.
-            rgb = np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
-        return rgb
+    return kept_array(rgb)
 
 
 def nv12_as_planar(frame: av.VideoFrame, planar: str) -> av.VideoFrame:

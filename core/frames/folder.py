@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from core.allocator import long_lived
+from core.allocator import kept_array
 from core.frames.base import CachedFrames
 from core.frames.fingerprint import fingerprint_images
 from core.frames.errors import FrameSourceError
@@ -65,8 +65,7 @@ def read_rgb(path: Path, expected: tuple[int, int, str] | None = None) -> np.nda
             else:
                 rgb = np.asarray(im.convert("RGB"), dtype=np.uint8)
         # Frames stay in the frame cache for a while: keep them off the heap (core/allocator.py).
-        with long_lived():
-            return np.array(rgb, order="C", copy=True)
+        return kept_array(rgb)
     except FrameSourceError:
         raise
     except Image.DecompressionBombError as exc:  # PIL refuses before the size check above can

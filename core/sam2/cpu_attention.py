@@ -6,9 +6,12 @@ map of 64-channel memories: ``softmax(S) (M W^T + b) = (softmax(S) M) W^T + b`` 
 softmax row sums to one, so the second product needs 64 channels instead of 256.
 
 Numerically this is the same attention up to float reassociation (about 1e-7 on unit-scale
-inputs). Scores more than ``_EXP_FLOOR`` below their row's maximum are raised to it before the
-exponential: their weight (< 4e-18 each) is far below float32 resolution next to the maximum's
-weight of 1, and denormal exponentials cost up to five times the time of normal ones on CPU.
+inputs). The scores are kept in base-2 units (the query scale carries log2 e), so the kernel
+exponentiates with ``exp2``, which on CPU takes about half the time of ``exp`` for the same
+result: ``e^x = 2^(x log2 e)``. Scores more than ``_EXP_FLOOR`` (natural units) below their
+row's maximum are raised to it before the exponential: their weight (< 4e-18 each) is far below
+float32 resolution next to the maximum's weight of 1, and denormal exponentials cost up to five
+times the time of normal ones on CPU.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from core.sam2.cpu_pool import run_blocks, scratch
 _BLOCK_BYTES = 1024 * 1024
 _KEY_BLOCK = 512
 _EXP_FLOOR = -40.0
+_LOG2_E = 1.0 / math.log(2.0)
+_EXP2_FLOOR = _EXP_FLOOR * _LOG2_E  # the same floor in the base-2 units of the scores
 
 
 def chunked_attention(q: Tensor, k: Tensor, v: Tensor, block_bytes: int = _BLOCK_BYTES) -> Tensor:
@@ -41,9 +46,9 @@ def chunked_attention(q: Tensor, k: Tensor, v: Tensor, block_bytes: int = _BLOCK
     """
     b, h, nq, d = q.shape
     nk, dv = k.shape[-2], v.shape[-1]
-    # The scale goes on the queries (several times fewer than the keys); the keys are read
-    # through a transposed view, which the matrix product takes without a copy.
-    q3 = (q * (1.0 / math.sqrt(d))).reshape(b, h, nq, d)
+    # The scale (and log2 e, for exp2) goes on the queries (several times fewer than the keys);
+    # the keys are read through a transposed view, which the matrix product takes without a copy.
+    q3 = (q * (_LOG2_E / math.sqrt(d))).reshape(b, h, nq, d)
     kt = k.reshape(b, h, nk, d).transpose(-2, -1)
     v3 = v.expand(b, h, nk, dv)
     out = q.new_empty(b, h, nq, dv)
@@ -62,7 +67,7 @@ def chunked_attention(q: Tensor, k: Tensor, v: Tensor, block_bytes: int = _BLOCK
 def _attend_block(qc: Tensor, kt: Tensor, v3: Tensor, acc: Tensor, kb: int) -> None:
     """One block of queries against every key, in blocks of ``kb`` keys; the result into ``acc``.
 
-    qc: (H, n, D) scaled queries, kt: (H, D, Nk), v3: (H, Nk, Dv), acc: (H, n, Dv) written.
+    qc: (H, n, D) queries scaled to base-2 scores, kt: (H, D, Nk), v3: (H, Nk, Dv), acc: (H, n, Dv) written.
     The score buffer is the thread's scratch; the statistics are allocated once per block.
     """
     h, n = qc.shape[0], qc.shape[1]
@@ -75,15 +80,15 @@ def _attend_block(qc: Tensor, kt: Tensor, v3: Tensor, acc: Tensor, kb: int) -> N
         torch.bmm(qc, kt[..., ks : ks + m], out=s)
         if ks == 0:
             torch.amax(s, dim=-1, keepdim=True, out=row_max)
-            s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
+            s.sub_(row_max).clamp_min_(_EXP2_FLOOR).exp2_()
             torch.sum(s, dim=-1, keepdim=True, out=row_sum)
             torch.bmm(s, v3[:, ks : ks + m], out=acc)
             continue
         torch.amax(s, dim=-1, keepdim=True, out=new_max)
         torch.maximum(row_max, new_max, out=new_max)
-        torch.sub(row_max, new_max, out=rescale).exp_()
+        torch.sub(row_max, new_max, out=rescale).exp2_()
         row_max.copy_(new_max)
-        s.sub_(row_max).clamp_min_(_EXP_FLOOR).exp_()
+        s.sub_(row_max).clamp_min_(_EXP2_FLOOR).exp2_()
         row_sum.mul_(rescale).add_(s.sum(dim=-1, keepdim=True))
         acc.mul_(rescale).baddbmm_(s, v3[:, ks : ks + m])
     acc.div_(row_sum)

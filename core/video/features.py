@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from core.allocator import long_lived
+from core.allocator import kept_tensor
 from core.frames import quiet_scans
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.video.device_preprocess import frame_to_model_input
@@ -53,8 +53,7 @@ class FeatureCache:
         with quiet_scans(), torch.inference_mode():  # a video's index scan waits for the encoder
             full = self._model.encode_image(image)
         if self._pos is None or self._pos.shape != full.vision_pos_embeds[-1].shape:
-            with long_lived():
-                self._pos = full.vision_pos_embeds[-1].clone()
+            self._pos = kept_tensor(full.vision_pos_embeds[-1])
         feats = _kept_copy(full, self._pos)
         del full
         self.encoder_runs += 1
@@ -75,9 +74,6 @@ def _kept_copy(full: ImageFeatures, pos: torch.Tensor) -> ImageFeatures:
     (B, C, H, W) maps, as the encoder returns them; vision_pos_embeds holds the last level only
     (callers read vision_pos_embeds[-1]).
     """
-    maps = []
-    with long_lived():
-        for x, (h, w) in zip(full.vision_feats, full.feat_sizes):
-            maps.append(x.permute(1, 2, 0).reshape(x.shape[1], x.shape[2], h, w).clone())
+    maps = [kept_tensor(x.permute(1, 2, 0).unflatten(-1, (h, w))) for x, (h, w) in zip(full.vision_feats, full.feat_sizes)]
     high = maps[:-1] if full.high_res_features is not None else None
     return ImageFeatures([m.flatten(2).permute(2, 0, 1) for m in maps], [pos], full.feat_sizes, high)

@@ -19,7 +19,7 @@ import torch.nn.functional as F
 
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import Direction, FrameResult, FrameSource, ObjectMask, Prompt
-from core.allocator import for_clicks, for_tracking, release_free_memory
+from core.allocator import activations_on_heap
 from core.cpu_threads import adaptive_enabled, shared_threads
 from core.video.alternatives import alternative_masks
 from core.video.features import FeatureCache
@@ -63,7 +63,7 @@ class VideoSession:
         spare_memory_mb: float = 32.0,
         adapt_threads: bool | None = None,
     ) -> None:
-        for_clicks()
+        activations_on_heap()  # core/allocator.py: clicks and frames reuse the pages of the last
         self.model = model
         adapt = adaptive_enabled() if adapt_threads is None else adapt_threads
         self._threads = shared_threads() if adapt and model.device.type == "cpu" else None
@@ -136,7 +136,6 @@ class VideoSession:
     def prefetch_features(self, frame: int) -> None:
         """Compute and cache the image features of ``frame`` (call when a frame is shown)."""
         self._check_frame(frame)
-        for_clicks()
         self._features.get(frame)
 
     def add_prompt(self, prompt: Prompt, *, clear_old: bool = True) -> FrameResult:
@@ -193,7 +192,6 @@ class VideoSession:
             prev = track.latest_output(frame, is_cond)
             if prev is not None and prev.pred_masks is not None:
                 prev_logits = torch.clamp(prev.pred_masks, -32.0, 32.0)
-        for_clicks()  # core/allocator.py: the encoder reuses the heap pages of the previous click
         if frame not in self._features:  # the encoder runs: heavy work
             self._adapt_threads()
         feats = self._features.get(frame)
@@ -257,7 +255,6 @@ class VideoSession:
     ) -> Iterator[FrameResult]:
         cfg = self.model.config
         max_ptrs = min(self.num_frames, cfg.max_obj_ptrs_in_encoder)
-        for_tracking()  # core/allocator.py: memory stays flat however many frames follow
         for step_pass in plan:
             order, reverse = step_pass.frames(), step_pass.reverse
             if not order:  # both ways from an end frame: one way has nothing to visit
@@ -295,9 +292,6 @@ class VideoSession:
                 for obj_id, m in masks.items():
                     kept = m if self.keep_logits else _without_logits(m)
                     self._results.setdefault(obj_id, {})[frame] = kept
-                # The frame's activations are freed by now; without this their pages stay in a
-                # fragmenting heap and the resident size creeps up (core/allocator.py).
-                release_free_memory()
                 yield FrameResult(frame, masks)
                 yield from self._revised(tracks, locked, with_logits, final=False)
             yield from self._revised(tracks, locked, with_logits, final=True)

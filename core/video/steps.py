@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from core.allocator import long_lived
+from core.allocator import kept_tensor
 from core.masks import encode
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.types import ObjectMask
@@ -101,8 +101,7 @@ def prompt_step(
                 alternatives.append(out)
             seed = mask_box(out.high_res_masks[0, 0]) if multimask else None
         pred = fill_small_holes(out.low_res_masks, ctx.fill_hole_area if policy_for(track.memory).fills_holes else 0)
-        with long_lived():  # kept across frames: outside the heap of the activations
-            pred = pred.clone()
+        pred = kept_tensor(pred)  # kept across frames: outside the heap of the activations
         entry = MemoryEntry(None, pred, out.obj_ptr, out.object_score_logits, float(chosen_iou(out, picked)[0]), int((pred > 0).sum()))
         if mask is None or not model.config.use_mask_input_as_output_without_sam:
             entry.seed_box = seed
@@ -125,10 +124,8 @@ def commit_pending(ctx: StepContext, track: ObjectTrack, features_of) -> None:
                     high = F.interpolate(entry.pred_masks, size=(size, size), mode="bilinear", align_corners=False)
                     maskmem, pos = encode_memory(model, feats, high, entry.score, binarize=True)
                 if ctx.maskmem_pos is None:
-                    with long_lived():
-                        ctx.maskmem_pos = pos.clone()
-                with long_lived():
-                    entry.maskmem = maskmem.to(torch.bfloat16)
+                    ctx.maskmem_pos = kept_tensor(pos)
+                entry.maskmem = kept_tensor(maskmem, torch.bfloat16)
             store[frame] = entry
         temp.clear()
     for frame in track.cond:
@@ -168,22 +165,19 @@ def track_frame(
             )
             maskmem, pos = encode_memory(model, feats, out.high_res_masks, out.object_score_logits, binarize=False)
             if ctx.maskmem_pos is None:
-                with long_lived():
-                    ctx.maskmem_pos = pos.clone()
+                ctx.maskmem_pos = kept_tensor(pos)
             preds = fill_small_holes(out.low_res_masks, ctx.fill_hole_area)
             ious = chosen_iou(out, None if chooser is None else chooser.chosen)
             areas = (preds > 0).flatten(1).sum(1).tolist()
-            maskmem = maskmem.to(torch.bfloat16)
             for j, track in enumerate(batch):
-                with long_lived():  # kept across frames: outside the heap of the activations
-                    entry = MemoryEntry(
-                        maskmem=maskmem[j : j + 1].clone(),
-                        pred_masks=preds[j : j + 1].clone(),
-                        obj_ptr=out.obj_ptr[j : j + 1].clone(),
-                        score=out.object_score_logits[j : j + 1].clone(),
-                        iou=float(ious[j]),
-                        area=int(areas[j]),
-                    )
+                entry = MemoryEntry(  # kept across frames: outside the heap of the activations
+                    maskmem=kept_tensor(maskmem[j : j + 1], torch.bfloat16),
+                    pred_masks=kept_tensor(preds[j : j + 1]),
+                    obj_ptr=kept_tensor(out.obj_ptr[j : j + 1]),
+                    score=kept_tensor(out.object_score_logits[j : j + 1]),
+                    iou=float(ious[j]),
+                    area=int(areas[j]),
+                )
                 track.non_cond[frame] = entry
                 results[track.obj_id] = entry
                 policy.after_frame(track, frame, reverse, entry, out, j, ctx.video_size)
@@ -201,8 +195,7 @@ def _reencode_added(ctx: StepContext, policy, track: ObjectTrack, feats: ImageFe
     for entry in take(track):
         high = F.interpolate(entry.pred_masks, size=(size, size), mode="bilinear", align_corners=False)
         maskmem, _ = encode_memory(ctx.model, feats, high, entry.score, binarize=True)
-        with long_lived():
-            entry.maskmem = maskmem.to(torch.bfloat16)
+        entry.maskmem = kept_tensor(maskmem, torch.bfloat16)
 
 
 def to_object_masks(

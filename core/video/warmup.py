@@ -28,7 +28,7 @@ def warm_up(model: Sam2Model, runs: int = 2) -> None:
 
     A process's first clicks are slow (tiny on 2 CPU cores: 2.7, then 2.2, then 1.9 s): oneDNN
     builds its kernels, the heap grows to the encoder's working set, which later clicks reuse
-    (``core.allocator.for_clicks``), and the heads, the hole filling and the RLE encoder run
+    (``core.allocator.activations_on_heap``), and the heads, the hole filling and the RLE encoder run
     for the first time. The model worker does this once after loading a model.
     """
     size = model.image_size

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from core.allocator import long_lived
+from core.allocator import kept_tensor
 from core.sam2.model import ImageFeatures, Sam2Model
 from core.video.memory_policy import Sam2LongMemory
 from core.video.policies.base import Locked, MemoryPolicy
@@ -210,13 +210,11 @@ class Sam2LongPolicy(MemoryPolicy):
         # a tracked frame's memory from the mask's sigmoid; the mask is kept as predicted (no hole filling)
         maskmem, pos = encode_memory(ctx.model, feats, high, obj_score, binarize=False)
         if ctx.maskmem_pos is None:
-            with long_lived():
-                ctx.maskmem_pos = pos.clone()
-        with long_lived():
-            return MemoryEntry(
-                maskmem=maskmem.to(torch.bfloat16).clone(), pred_masks=low.clone(), obj_ptr=ptr.clone(),
-                score=obj_score.clone(), iou=iou, area=int((low > 0).sum()),
-            )
+            ctx.maskmem_pos = kept_tensor(pos)
+        return MemoryEntry(
+            maskmem=kept_tensor(maskmem, torch.bfloat16), pred_masks=kept_tensor(low), obj_ptr=kept_tensor(ptr),
+            score=kept_tensor(obj_score), iou=iou, area=int((low > 0).sum()),
+        )
 
     def _branch(self, ctx, track, frame, reverse, feats, locked, st: Sam2LongState) -> MemoryEntry:
         cfg = self.config
