@@ -5,11 +5,10 @@ import os as _os
 __version__ = "0.1.0"
 
 # torch's CPU allocator reads this once, at its first allocation: blocks of 2 MB and more are
-# then page-aligned and advised as transparent huge pages. The engine keeps its large
-# activations on mmap (core/allocator.py) so that memory stays flat on long videos; with 4 kB
-# pages, faulting every such block in afresh cost the encoder 25% of its time, and huge pages
-# win most of that back (docs/benchmarks.md). It takes effect only when core is imported
-# before torch, as all of Masklet's entry points do; THP_MEM_ALLOC_ENABLE=0 turns it off.
+# then page-aligned and advised as transparent huge pages, so the pages a block faults in when
+# it is first used (the heap growing to a frame's working set, core/allocator.py) come 2 MB at
+# a time instead of 4 kB. It takes effect only when core is imported before torch, as all of
+# Masklet's entry points do; THP_MEM_ALLOC_ENABLE=0 turns it off.
 _os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
 
 # OpenMP's threads (torch's intra-op threads) sleep when they wait at the end of a parallel

@@ -104,15 +104,6 @@ def one_heap() -> bool:
     return libc is not None and bool(libc.mallopt(M_ARENA_MAX, 1))
 
 
-def release_free_memory() -> bool:
-    """Return the free pages of every malloc heap to the system; False where that is not possible."""
-    libc = _glibc()
-    if libc is None:
-        return False
-    libc.malloc_trim(0)
-    return True
-
-
 def _mapping(nbytes: int) -> mmap.mmap:
     return mmap.mmap(-1, nbytes)  # anonymous, private; unmapped when the last view of it goes
 

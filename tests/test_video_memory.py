@@ -88,7 +88,7 @@ ALLOCATOR_CHECK = r'''
 import os
 import core
 import torch
-from core.allocator import activations_on_heap, kept_tensor, release_free_memory
+from core.allocator import activations_on_heap, kept_tensor
 
 
 def _rss_mb():
@@ -124,16 +124,12 @@ before = _rss_mb()
 del kept
 assert before - _rss_mb() > 15, (before, _rss_mb())
 
-# The heap's free pages go back to the system on request.
-before = _rss_mb()
-assert release_free_memory()
-assert before - _rss_mb() > 15, (before, _rss_mb())
 assert all(p.all() for p in pins)
 '''
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt and malloc_trim")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
 def test_allocator_keeps_kept_results_out_of_the_activations_heap() -> None:
     # In a fresh process: glibc serves a request from any free heap piece it fits, whatever the
     # threshold, so the free pieces earlier tests leave behind would decide the outcome here.
