@@ -67,9 +67,7 @@ def _glibc() -> ctypes.CDLL | None:
                 libc = ctypes.CDLL(name)
                 libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
                 libc.mallopt.restype = ctypes.c_int
-                libc.malloc_trim.argtypes = (ctypes.c_size_t,)
-                libc.malloc_trim.restype = ctypes.c_int
-            except (OSError, AttributeError):  # musl and others: no mallopt / malloc_trim
+            except (OSError, AttributeError):  # musl and others: no mallopt
                 libc = None
             if libc is not None and libc.mallopt(M_MMAP_THRESHOLD, HEAP_THRESHOLD):
                 _libc = libc
