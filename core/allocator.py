@@ -77,8 +77,8 @@ def _glibc() -> ctypes.CDLL | None:
 def activations_on_heap() -> bool:
     """Activations from the heap, which keeps their pages for the next frame or click.
 
-    Called before every click and propagation (cheap after the first); False where glibc's
-    mallopt is not available.
+    Set once per process (every ``VideoSession`` calls it; later calls tell malloc nothing);
+    False where glibc's mallopt is not available.
     """
     global _set
     libc = _glibc()
