@@ -103,7 +103,9 @@ def one_heap() -> bool:
 
 
 def _mapping(nbytes: int) -> mmap.mmap:
-    return mmap.mmap(-1, nbytes)  # anonymous, private; unmapped when the last view of it goes
+    # private: Python's default for an anonymous mmap is MAP_SHARED, i.e. shared memory (tmpfs
+    # pages, slower faults, never merged with its neighbours, so one map entry per tensor)
+    return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # unmapped when the last view goes
 
 
 def kept_tensor(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:

@@ -256,3 +256,26 @@ def test_kept_copies_are_equal_contiguous_and_independent() -> None:
     assert upright.flags.c_contiguous and upright.flags.writeable
     assert np.array_equal(upright, frame[::-1])
     assert np.array_equal(kept_array(frame[:2, :2]), frame[:2, :2])
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="reads Linux's /proc/self/maps")
+def test_kept_copies_live_in_private_mappings() -> None:
+    """Private anonymous memory, not Python's default for an anonymous mmap (shared: tmpfs pages,
+    slower faults, and never merged with neighbouring mappings against vm.max_map_count)."""
+    import numpy as np
+    import torch
+
+    from core.allocator import kept_array, kept_tensor
+
+    def mapping_of(address: int) -> str:
+        for line in Path("/proc/self/maps").read_text().splitlines():
+            span, perms = line.split()[:2]
+            start, end = (int(v, 16) for v in span.split("-"))
+            if start <= address < end:
+                return perms
+        raise AssertionError(f"no mapping holds {address:#x}")
+
+    kept = kept_tensor(torch.randn(256, 256))
+    frame = kept_array(np.zeros((540, 960, 3), np.uint8))
+    assert mapping_of(kept.data_ptr()) == "rw-p"
+    assert mapping_of(frame.ctypes.data) == "rw-p"
