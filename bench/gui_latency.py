@@ -193,13 +193,33 @@ def main() -> int:
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     s.set_frame(5)
     app.processEvents()
+    from core.cpu_threads import shared_threads
+
+    # per frame (frame 5 too: the object clicked on frame 150 is tracked there): when its masks
+    # reached the document, the model's thread count then and the process's CPU seconds since
+    # the frame before (how many cores the model actually got)
+    frame_done: dict[int, tuple[float, int, float]] = {}
+
+    def on_masks(_obj: int, frames: object) -> None:
+        for f in [frames] if isinstance(frames, int) else frames:  # a frozenset of frames
+            if f not in frame_done:
+                frame_done[f] = (time.perf_counter(), shared_threads().threads, time.process_time())
+
+    s.doc.masksChanged.connect(on_masks)
     with busy_processes(args.contend):
         timer.start(10)
         started = time.perf_counter()
+        cpu_started = time.process_time()
         s.runs.propagate(Direction.FORWARD, None, (5, 5 + args.frames - 1))
         _wait(app, lambda: s.runs.current is None, timeout=3600)
         elapsed = time.perf_counter() - started
         timer.stop()
+    s.doc.masksChanged.disconnect(on_masks)
+    per_frame, prev_t, prev_cpu = [], started, cpu_started
+    for f in sorted(frame_done):
+        t, threads, cpu = frame_done[f]
+        per_frame.append({"frame": f, "s": round(t - prev_t, 3), "threads": threads, "cpu_s": round(cpu - prev_cpu, 2)})
+        prev_t, prev_cpu = t, cpu
     gaps = sorted(1000 * (b - a) for a, b in zip(ticks, ticks[1:]))
     result = {
         "video": args.video.name,
@@ -214,7 +234,7 @@ def main() -> int:
         "model_priority": chosen_priority().value,
         "contend": args.contend,
         "propagation": {"frames": args.frames, "seconds": round(elapsed, 2), "fps": round(args.frames / elapsed, 2),
-                        "s_per_frame": round(elapsed / args.frames, 3)},
+                        "s_per_frame": round(elapsed / args.frames, 3), "per_frame": per_frame},
         "stall_ms": {"max": round(gaps[-1], 1), "p99": round(gaps[int(0.99 * (len(gaps) - 1))], 1),
                      "timer_ticks": len(ticks)},
     }

@@ -51,6 +51,38 @@ def timed_cpu(fn) -> tuple[float, float]:  # noqa: ANN001
     return time.perf_counter() - t0, time.process_time() - c0
 
 
+def encoder_gflop(model, x: torch.Tensor) -> dict[str, float]:  # noqa: ANN001
+    """GFLOP of one encoder run by kind (a multiply and an add counted apart): the linear layers,
+    convolutions, attention and other matrix products, counted from the shapes of the calls the
+    encoder makes (the elementwise work is left out). The encoder's time on a host cannot go
+    below this arithmetic divided by the host's rate for large products."""
+    from math import prod
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    counts = {"linear": 0.0, "conv": 0.0, "attention": 0.0, "matmul": 0.0}
+    aten = torch.ops.aten
+
+    class Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            out = func(*args, **(kwargs or {}))
+            if func in (aten.linear.default, torch.ops.mkldnn._linear_pointwise.default):  # core/sam2/linear.py
+                counts["linear"] += 2 * out.numel() * args[1].shape[1]
+            elif func is aten.conv2d.default:
+                w = args[1]
+                counts["conv"] += 2 * out.numel() * prod(w.shape[1:])
+            elif func is aten.scaled_dot_product_attention.default:
+                q, k, v = args[:3]
+                counts["attention"] += 2 * q.numel() * k.shape[-2] + 2 * q.shape[:-1].numel() * k.shape[-2] * v.shape[-1]
+            elif func is aten.matmul.default:
+                counts["matmul"] += 2 * out.numel() * args[0].shape[-1]
+            return out
+
+    with torch.inference_mode(), Count():  # the calls as the encoder makes them
+        model.encode_image(x)
+    return {k: v / 1e9 for k, v in counts.items()}
+
+
 def build_official(path: str, size: str, state_dict: dict):  # noqa: ANN201, ANN001
     from bench.parity.official import import_official
 
@@ -70,6 +102,9 @@ def main() -> None:
     args = parser.parse_args()
     device = pick_device(args.device)
     rss_start = peak_rss_mb()
+    from core.allocator import activations_on_heap
+
+    activations_on_heap()  # as every VideoSession sets it (core/allocator.py): a run reuses the last one's pages
     model = random_model(config_for("2.1", args.size), seed=0).to(device)
     image = np.asarray(np.random.default_rng(0).integers(0, 256, (768, 1024, 3)), dtype=np.uint8)
     x = preprocess_image(image, model.image_size, device)
@@ -84,6 +119,10 @@ def main() -> None:
     official_path = os.environ.get("SAM2_OFFICIAL")
     ours()  # warm-up
     rss_ours = peak_rss_mb()
+    gflop = encoder_gflop(model, x) if device.type == "cpu" else None
+    from bench.host import host_gflops
+
+    host_before = host_gflops() if device.type == "cpu" else None
 
     predictor = Sam2ImagePredictor(model)
     set_image_s = timed(lambda: predictor.set_image(image))
@@ -116,6 +155,12 @@ def main() -> None:
         "encoder_s_min": round(min(ours_times), 3),
         "encoder_s_all": [round(t, 3) for t in ours_times],
         "encoder_cpu_s_median": round(statistics.median(ours_cpu), 3),
+        "encoder_gflop": None if gflop is None else {k: round(v, 1) for k, v in gflop.items()},
+        # the encoder's arithmetic rate against the host's for one large product before and after:
+        # how far the encoder (and so a first click) is from this host's floor
+        "encoder_gflops_median": None if gflop is None else round(sum(gflop.values()) / statistics.median(ours_times), 1),
+        "host_gemm_gflops_before": host_before,
+        "host_gemm_gflops_after": host_gflops() if device.type == "cpu" else None,
         "set_image_s": round(set_image_s, 3),
         "click_to_mask_ms_median": round(1000 * statistics.median(clicks), 1),
         "peak_rss_mb_ours": round(rss_ours, 1),
