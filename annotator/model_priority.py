@@ -3,18 +3,22 @@
 Three policies for the thread that runs the model (and the compute threads it starts, which
 inherit its setting):
 
-- ``BATCH`` (the default): Linux's SCHED_BATCH at the window's niceness. The model keeps a full
-  share of the CPU against other programs, and the scheduler treats its threads as
-  throughput work: they never preempt a thread that just woke up, so the window's GUI thread
-  gets a core as soon as it has an event to handle.
-- ``NICE``: 5 nice levels below the window (Masklet's policy before). Against another program
+- ``NORMAL`` (the default): no change; the model's threads share the CPU with the window's and
+  with other programs' on equal terms. Measured in the window with and without a busy program
+  beside it, the window stayed as responsive as under the other two policies and the model was
+  fastest (docs/benchmarks.md, "The model thread's priority in the window").
+- ``BATCH``: Linux's SCHED_BATCH at the window's niceness (the default before): the scheduler
+  treats the model's threads as throughput work and never lets one that wakes preempt a running
+  thread. The model's compute threads wake at every step (passive OpenMP waits, core/__init__.py),
+  so against a busy program each wake waits for the end of that program's time slice: slower
+  propagation, and nothing measurable gained for the window.
+- ``NICE``: 5 nice levels below the window (the policy before that). Against another program
   the model then gets about a third of a shared core's time (weights 335 to 1024).
-- ``NORMAL``: no change.
 
 An unprivileged process can lower its threads' priority but never raise it back, so the choice
 is made once, on the model thread, before it starts its compute threads. The environment
-variable ``MASKLET_MODEL_PRIORITY`` (batch / nice / normal) overrides the default, for
-benchmarks (bench/gui_latency.py --priority). Elsewhere than Linux nothing changes.
+variable ``MASKLET_MODEL_PRIORITY`` (normal / batch / nice) overrides the default, for
+benchmarks (bench/gui_latency.py). Elsewhere than Linux nothing changes.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ class ModelPriority(Enum):
     NORMAL = "normal"
 
 
-DEFAULT_PRIORITY = ModelPriority.BATCH
+DEFAULT_PRIORITY = ModelPriority.NORMAL
 ENV_VAR = "MASKLET_MODEL_PRIORITY"
 
 

@@ -365,7 +365,9 @@ def test_the_priority_can_be_chosen_for_benchmarks(monkeypatch) -> None:
     from annotator.model_priority import DEFAULT_PRIORITY, ENV_VAR, ModelPriority, chosen_priority
 
     monkeypatch.delenv(ENV_VAR, raising=False)
-    assert chosen_priority() is DEFAULT_PRIORITY is ModelPriority.BATCH
+    assert chosen_priority() is DEFAULT_PRIORITY is ModelPriority.NORMAL
+    monkeypatch.setenv(ENV_VAR, "batch")
+    assert chosen_priority() is ModelPriority.BATCH
     monkeypatch.setenv(ENV_VAR, " Nice ")
     assert chosen_priority() is ModelPriority.NICE
     monkeypatch.setenv(ENV_VAR, "fastest")
