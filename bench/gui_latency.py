@@ -7,6 +7,8 @@
 - frame_step_ms / frame_seek_ms: from asking for the next / a random frame until it is on the canvas
   with two objects' masks (the decoding runs on a loader thread; the GUI thread stays free).
 - stall_ms: the longest and 99th-percentile gaps of a 10 ms GUI timer while the engine propagates.
+- propagation: seconds per frame, and per frame the model's thread count (core/cpu_threads.py) and
+  the process's CPU seconds (how many cores the model got beside the busy programs of --contend).
 
 Usage: QT_QPA_PLATFORM=offscreen python bench/gui_latency.py [--checkpoint CKPT] [--video PATH] [--frames N]
        [--first-click VIDEO ...] [--long-video MINUTES] [--contend N]
