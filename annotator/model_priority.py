@@ -6,7 +6,7 @@ inherit its setting):
 - ``NORMAL`` (the default): no change; the model's threads share the CPU with the window's and
   with other programs' on equal terms. Measured in the window with and without a busy program
   beside it, the window stayed as responsive as under the other two policies and the model was
-  fastest (docs/benchmarks.md, "The model thread's priority in the window").
+  fastest (docs/benchmarks.md, "The model thread's policy again").
 - ``BATCH``: Linux's SCHED_BATCH at the window's niceness (the default before): the scheduler
   treats the model's threads as throughput work and never lets one that wakes preempt a running
   thread. The model's compute threads wake at every step (passive OpenMP waits, core/__init__.py),

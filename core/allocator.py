@@ -102,10 +102,14 @@ def one_heap() -> bool:
     return libc is not None and bool(libc.mallopt(M_ARENA_MAX, 1))
 
 
+# Private: on Unix, Python's default for an anonymous mmap is MAP_SHARED, i.e. shared memory
+# (tmpfs pages, slower faults, never merged with its neighbours, so one map entry per tensor).
+# Windows' anonymous mappings are the process's own and take no flags.
+_PRIVATE = {"flags": mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS} if hasattr(mmap, "MAP_PRIVATE") else {}
+
+
 def _mapping(nbytes: int) -> mmap.mmap:
-    # private: Python's default for an anonymous mmap is MAP_SHARED, i.e. shared memory (tmpfs
-    # pages, slower faults, never merged with its neighbours, so one map entry per tensor)
-    return mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)  # unmapped when the last view goes
+    return mmap.mmap(-1, nbytes, **_PRIVATE)  # unmapped when the last view of it goes
 
 
 def kept_tensor(t: torch.Tensor, dtype: torch.dtype | None = None) -> torch.Tensor:
